@@ -1,0 +1,66 @@
+//! `cargo xtask ...`: the project's automation, in Rust so it runs wherever cargo does.
+//!
+//! It must build before libtorch exists (it is what installs libtorch), so it never depends on tch.
+mod cmd;
+mod fetch;
+mod registry;
+mod setup;
+mod test;
+
+use clap::{Parser, Subcommand};
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+#[derive(Parser)]
+#[command(
+    name = "cargo xtask",
+    about = "ft project tasks: setup, fetch-data, test"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Create (or check) the project virtualenv with libtorch (torch 2.13.0) and the reference
+    /// packages, and link it as `.venv` so cargo builds tch against it. Idempotent.
+    Setup,
+    /// Fetch pretrained weights and datasets into the cache ($FT_HOME, default ~/.cache/ft),
+    /// checking the sha256 of every file. With no names: every registry asset.
+    ///
+    /// Example: cargo xtask fetch-data minilm-l6 rotten-tomatoes
+    FetchData(fetch::FetchArgs),
+    /// Setup, fetch-data, then fmt --check, clippy -D warnings and the workspace tests:
+    /// exactly what CI runs.
+    Test {
+        /// Also run the long end-to-end recipe checks (tests marked #[ignore]); not run in CI.
+        #[arg(long)]
+        full: bool,
+    },
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Setup => setup::run().map(|_| ()),
+        Command::FetchData(args) => fetch::run(&args),
+        Command::Test { full } => test::run(full),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(err) => {
+            eprintln!("error: {err:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// The workspace root: xtask lives one level below it.
+pub fn workspace_root() -> PathBuf {
+    let manifest_dir = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
+    manifest_dir
+        .parent()
+        .expect("xtask sits inside the workspace")
+        .to_path_buf()
+}
