@@ -17,7 +17,7 @@ pub use align::{align_word_labels, word_predictions, IGNORE_INDEX};
 pub use conll::{read_conll, ConllSpec};
 pub use encode::{EncodeOptions, EncodeReport, Encoded, EncodedLabel};
 pub use label_filter::LabelFilter;
-pub use reader_csv::{read_csv, Column, CsvSpec};
+pub use reader_csv::{read_csv, Column, CsvSpec, LabelKind};
 pub use reader_folder::read_class_folders;
 pub use reader_jsonl::{read_jsonl, JsonlSpec};
 pub use tokenize::Tokenizer;
