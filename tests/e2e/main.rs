@@ -2,3 +2,4 @@
 //! They need `cargo xtask setup` and `cargo xtask fetch-data` (both run by `cargo xtask test`).
 mod bert_parity;
 mod minilm_weights;
+mod train_loop;

@@ -25,6 +25,16 @@ pub struct FetchArgs {
     manifest: Option<PathBuf>,
 }
 
+impl FetchArgs {
+    /// Fetch just these assets into the default cache.
+    pub fn only(names: &[&str]) -> FetchArgs {
+        FetchArgs {
+            names: names.iter().map(|n| n.to_string()).collect(),
+            ..FetchArgs::default()
+        }
+    }
+}
+
 pub fn run(args: &FetchArgs) -> Result<()> {
     let manifest = match &args.manifest {
         Some(path) => Manifest::load(path)?,

@@ -2,6 +2,7 @@
 //!
 //! It must build before libtorch exists (it is what installs libtorch), so it never depends on tch.
 mod cmd;
+mod demo;
 mod fetch;
 mod registry;
 mod setup;
@@ -14,7 +15,7 @@ use std::process::ExitCode;
 #[derive(Parser)]
 #[command(
     name = "cargo xtask",
-    about = "ft project tasks: setup, fetch-data, test"
+    about = "ft project tasks: setup, fetch-data, demo, test"
 )]
 struct Cli {
     #[command(subcommand)]
@@ -31,6 +32,8 @@ enum Command {
     ///
     /// Example: cargo xtask fetch-data minilm-l6 rotten-tomatoes
     FetchData(fetch::FetchArgs),
+    /// Set up, fetch MiniLM and the reviews, and fine-tune (the `sentiment` recipe): the README's main job.
+    Demo,
     /// Setup, fetch-data, then fmt --check, clippy -D warnings and the workspace tests:
     /// exactly what CI runs.
     Test {
@@ -46,6 +49,7 @@ fn main() -> ExitCode {
         Command::Setup => setup::run().map(|_| ()),
         Command::FetchData(args) => fetch::run(&args),
         Command::Test { full } => test::run(full),
+        Command::Demo => demo::run(),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -1,1 +1,209 @@
-fn main() {}
+//! `ft`: fine-tune pretrained models from the command line. Wiring only: parsing, merging a
+//! recipe / config file with flags, and calling ft-train.
+mod flags;
+mod recipes;
+
+use anyhow::{bail, Context, Result};
+use clap::{Parser, Subcommand};
+use flags::{DataFlags, TrainingFlags};
+use ft_train::{RunConfig, SavedRun};
+use serde_json::Value;
+use std::io::{BufRead, Write};
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+#[derive(Parser)]
+#[command(name = "ft", version, about = "Fine-tune pretrained models (BERT-family text models today) on your data.")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Fine-tune a model and evaluate it.
+    #[command(after_help = "Examples:\n  \
+        ft train --recipe sentiment --output-dir runs/s1\n  \
+        ft train --recipe sentiment --learning-rate 3e-5 --num-train-epochs 2 --output-dir runs/s2\n  \
+        ft train --task seq-cls --model minilm-l6 --train-file reviews.csv --text-column review \\\n           \
+        --label-column stars --validation-fraction 0.1 --test-fraction 0.1 --output-dir runs/mine")]
+    Train(TrainCmd),
+    /// Evaluate a trained run on its test split (or on --data-file).
+    #[command(after_help = "Example:\n  ft eval --model runs/s1")]
+    Eval {
+        /// A run directory written by `ft train`.
+        #[arg(long)]
+        model: PathBuf,
+        /// Evaluate on this file instead (read with the run's data options).
+        #[arg(long)]
+        data_file: Option<PathBuf>,
+        #[arg(long, default_value = "auto")]
+        device: String,
+    },
+    /// Predict for texts, one per line, from a file or stdin; prints JSON lines.
+    #[command(after_help = "Example:\n  echo 'a gorgeous, moving film' | ft predict --model runs/s1")]
+    Predict {
+        #[arg(long)]
+        model: PathBuf,
+        /// Input file (default: stdin).
+        #[arg(long)]
+        input: Option<PathBuf>,
+        #[arg(long, default_value = "auto")]
+        device: String,
+    },
+    /// List the built-in recipes.
+    Recipes,
+}
+
+#[derive(clap::Args)]
+struct TrainCmd {
+    /// A built-in recipe (see `ft recipes`).
+    #[arg(long)]
+    recipe: Option<String>,
+    /// A run config JSON (task, model, data, training); flags override it.
+    #[arg(long)]
+    config: Option<PathBuf>,
+    /// seq-cls, token-cls or regression.
+    #[arg(long)]
+    task: Option<String>,
+    /// A fetched model name (minilm-l6) or a model directory.
+    #[arg(long)]
+    model: Option<String>,
+    /// Replace the contents of a non-empty output directory.
+    #[arg(long)]
+    overwrite: bool,
+    /// Only errors and the final summary.
+    #[arg(long)]
+    quiet: bool,
+    #[command(flatten)]
+    data: DataFlags,
+    #[command(flatten)]
+    training: TrainingFlags,
+}
+
+fn merge(base: &mut Value, key: &str, patch: Value) {
+    let slot = base.as_object_mut().expect("config is an object").entry(key).or_insert(Value::Object(Default::default()));
+    if let (Some(obj), Value::Object(p)) = (slot.as_object_mut(), patch) {
+        obj.extend(p);
+    }
+}
+
+fn build_config(cmd: &TrainCmd) -> Result<RunConfig> {
+    let mut config = match (&cmd.recipe, &cmd.config) {
+        (Some(name), None) => recipes::get(name)?,
+        (None, Some(path)) => {
+            let text = std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
+            serde_json::from_str(&text).with_context(|| format!("{} is not valid JSON", path.display()))?
+        }
+        (None, None) => serde_json::json!({}),
+        (Some(_), Some(_)) => bail!("give --recipe or --config, not both"),
+    };
+    if let Some(task) = &cmd.task {
+        config["task"] = Value::String(task.clone());
+    }
+    if let Some(model) = &cmd.model {
+        config["model"] = Value::String(model.clone());
+    }
+    merge(&mut config, "data", serde_json::to_value(&cmd.data)?);
+    merge(&mut config, "training", serde_json::to_value(&cmd.training)?);
+    if cmd.quiet {
+        config["training"]["quiet"] = Value::Bool(true);
+    }
+    let config: RunConfig = serde_json::from_value(config).context(
+        "incomplete or invalid run configuration (a run needs --task, --model and --train-file, or a --recipe)",
+    )?;
+    config.training.validate().map_err(anyhow::Error::msg)?;
+    Ok(config)
+}
+
+/// Refuses to mix a new run into an old one's files.
+fn prepare_output_dir(config: &RunConfig, overwrite: bool) -> Result<()> {
+    let dir = &config.training.output_dir;
+    let non_empty = dir.read_dir().map(|mut d| d.next().is_some()).unwrap_or(false);
+    if non_empty && config.training.resume_from_checkpoint.is_none() {
+        if !overwrite {
+            bail!(
+                "the output directory {} is not empty: pass --overwrite to replace it, \
+                 --resume-from-checkpoint latest to continue it, or another --output-dir",
+                dir.display()
+            );
+        }
+        std::fs::remove_dir_all(dir).with_context(|| format!("clearing {}", dir.display()))?;
+    }
+    Ok(())
+}
+
+fn train(cmd: &TrainCmd) -> Result<()> {
+    let config = build_config(cmd)?;
+    prepare_output_dir(&config, cmd.overwrite)?;
+    let outcome = ft_train::run_text(&config)?;
+    println!("\nrun finished in {:.0} s ({} steps)", outcome.train.train_seconds, outcome.train.global_step);
+    for e in &outcome.train.evaluations {
+        println!("  {e}");
+    }
+    if let Some(best) = outcome.train.best_metric {
+        println!("  best {} = {best:.4}", config.training.best_metric());
+    }
+    if let Some(test) = &outcome.test {
+        println!("test: {}", ft_train::summarize(test));
+    }
+    println!("outputs: {}", outcome.output_dir.display());
+    Ok(())
+}
+
+fn eval(model: &Path, data_file: Option<&Path>, device: &str) -> Result<()> {
+    let run = SavedRun::open(model, ft_train::text_run::device(device)?)?;
+    let result = run.evaluate(data_file)?;
+    println!("{}", result.report);
+    if let Some(cm) = &result.confusion {
+        println!("confusion matrix (rows: reference, columns: predicted; {})", run.labels.join(", "));
+        for row in cm {
+            println!("  {}", row.iter().map(|c| format!("{c:>6}")).collect::<String>());
+        }
+    }
+    let json = serde_json::to_string_pretty(&result.metrics)?;
+    std::fs::write(model.join("eval_metrics.json"), &json)?;
+    println!("{json}");
+    Ok(())
+}
+
+fn predict(model: &Path, input: Option<&Path>, device: &str) -> Result<()> {
+    let run = SavedRun::open(model, ft_train::text_run::device(device)?)?;
+    let lines: Vec<String> = match input {
+        Some(path) => std::fs::read_to_string(path)
+            .with_context(|| format!("reading {}", path.display()))?
+            .lines()
+            .map(str::to_string)
+            .collect(),
+        None => std::io::stdin().lock().lines().collect::<Result<_, _>>()?,
+    };
+    let texts: Vec<String> = lines.into_iter().filter(|l| !l.trim().is_empty()).collect();
+    let mut out = std::io::stdout().lock();
+    for p in run.predict(&texts)? {
+        writeln!(out, "{}", serde_json::to_string(&p)?)?;
+    }
+    Ok(())
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match &cli.command {
+        Command::Train(cmd) => train(cmd),
+        Command::Eval { model, data_file, device } => eval(model, data_file.as_deref(), device),
+        Command::Predict { model, input, device } => predict(model, input.as_deref(), device),
+        Command::Recipes => {
+            for (name, text) in recipes::RECIPES {
+                let v: Value = serde_json::from_str(text).unwrap_or_default();
+                println!("{name:<12} {}", v["description"].as_str().unwrap_or(""));
+            }
+            Ok(())
+        }
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(err) => {
+            eprintln!("error: {err:#}");
+            ExitCode::FAILURE
+        }
+    }
+}

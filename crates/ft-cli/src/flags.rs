@@ -1,0 +1,210 @@
+//! `ft train`'s flags: every `TrainingArgs` and `DataConfig` field in kebab-case. Each flag that
+//! is given overrides the same snake_case key of the recipe or `--config` file.
+use clap::Args;
+use serde::Serialize;
+use std::path::PathBuf;
+
+#[derive(Args, Serialize, Default, Debug)]
+#[serde(rename_all = "snake_case")]
+pub struct TrainingFlags {
+    /// Where the model, checkpoints, logs and metrics go.
+    #[arg(long, help_heading = "Training")]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub output_dir: Option<PathBuf>,
+    /// Peak learning rate (fine-tuning: 1e-5 … 1e-4).
+    #[arg(long, help_heading = "Training")]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub learning_rate: Option<f64>,
+    #[arg(long, help_heading = "Training")]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub per_device_train_batch_size: Option<usize>,
+    #[arg(long, help_heading = "Training")]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub per_device_eval_batch_size: Option<usize>,
+    #[arg(long, help_heading = "Training")]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub num_train_epochs: Option<f64>,
+    /// Total optimizer steps (overrides epochs).
+    #[arg(long, help_heading = "Training")]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub max_steps: Option<usize>,
+    #[arg(long, help_heading = "Training")]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub weight_decay: Option<f64>,
+    #[arg(long, help_heading = "Training")]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub adam_beta1: Option<f64>,
+    #[arg(long, help_heading = "Training")]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub adam_beta2: Option<f64>,
+    #[arg(long, help_heading = "Training")]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub adam_epsilon: Option<f64>,
+    /// adamw, adam or sgd.
+    #[arg(long, help_heading = "Training")]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub optim: Option<String>,
+    #[arg(long, help_heading = "Training")]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub momentum: Option<f64>,
+    #[arg(long, help_heading = "Training")]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub warmup_ratio: Option<f64>,
+    #[arg(long, help_heading = "Training")]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub warmup_steps: Option<usize>,
+    /// constant, constant_with_warmup, linear, cosine, cosine_with_restarts.
+    #[arg(long, help_heading = "Training")]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub lr_scheduler_type: Option<String>,
+    #[arg(long, help_heading = "Training")]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub gradient_accumulation_steps: Option<usize>,
+    /// Clip the global gradient norm (0 disables).
+    #[arg(long, help_heading = "Training")]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub max_grad_norm: Option<f64>,
+    /// no, steps or epoch.
+    #[arg(long, help_heading = "Evaluation and checkpoints")]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub eval_strategy: Option<String>,
+    #[arg(long, help_heading = "Evaluation and checkpoints")]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub eval_steps: Option<usize>,
+    /// no, steps or epoch.
+    #[arg(long, help_heading = "Evaluation and checkpoints")]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub save_strategy: Option<String>,
+    #[arg(long, help_heading = "Evaluation and checkpoints")]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub save_steps: Option<usize>,
+    #[arg(long, help_heading = "Evaluation and checkpoints")]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub save_total_limit: Option<usize>,
+    #[arg(long, help_heading = "Evaluation and checkpoints")]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub load_best_model_at_end: Option<bool>,
+    /// accuracy, f1_macro, entity_f1, pearson, r2, loss, …
+    #[arg(long, help_heading = "Evaluation and checkpoints")]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub metric_for_best_model: Option<String>,
+    #[arg(long, help_heading = "Evaluation and checkpoints")]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub greater_is_better: Option<bool>,
+    #[arg(long, help_heading = "Evaluation and checkpoints")]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub early_stopping_patience: Option<usize>,
+    #[arg(long, help_heading = "Evaluation and checkpoints")]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub early_stopping_threshold: Option<f64>,
+    /// `latest` or a checkpoint directory.
+    #[arg(long, help_heading = "Evaluation and checkpoints")]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub resume_from_checkpoint: Option<String>,
+    #[arg(long, help_heading = "Training")]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub seed: Option<u64>,
+    #[arg(long, help_heading = "Training")]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub logging_steps: Option<usize>,
+    #[arg(long, help_heading = "Training")]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub group_by_length: Option<bool>,
+    #[arg(long, help_heading = "Loss")]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub label_smoothing_factor: Option<f64>,
+    /// `auto` (balanced) or w1,w2,… by class id.
+    #[arg(long, help_heading = "Loss")]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub class_weights: Option<String>,
+    /// full, partial, linear-probe or gradual.
+    #[arg(long, help_heading = "Freezing")]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub freeze_strategy: Option<String>,
+    /// partial: encoder layers kept frozen above the embeddings.
+    #[arg(long, help_heading = "Freezing")]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub freeze_layers: Option<usize>,
+    /// gradual: unfreeze one more group every N epochs.
+    #[arg(long, help_heading = "Freezing")]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub unfreeze_every_epochs: Option<usize>,
+    /// Glob of parameter names to freeze (repeatable).
+    #[arg(long, help_heading = "Freezing")]
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub freeze: Vec<String>,
+    /// Glob of parameter names to keep trainable (repeatable).
+    #[arg(long, help_heading = "Freezing")]
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub unfreeze: Vec<String>,
+    /// Layer-wise LR decay, e.g. 0.9.
+    #[arg(long, help_heading = "Freezing")]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub layerwise_lr_decay: Option<f64>,
+    /// L2-SP strength toward the pretrained weights.
+    #[arg(long, help_heading = "Freezing")]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub l2sp_alpha: Option<f64>,
+    /// auto, cpu, cuda or cuda:N.
+    #[arg(long, help_heading = "Training")]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub device: Option<String>,
+}
+
+#[derive(Args, Serialize, Default, Debug)]
+#[serde(rename_all = "snake_case")]
+pub struct DataFlags {
+    /// A fetched dataset name (rotten-tomatoes, wnut16, whissell): file paths become relative to it.
+    #[arg(long, help_heading = "Data")]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub dataset: Option<String>,
+    /// Training data: CSV/TSV/JSONL/CoNLL file (.gz/.bz2 fine) or a folder per class.
+    #[arg(long, help_heading = "Data")]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub train_file: Option<PathBuf>,
+    #[arg(long, help_heading = "Data")]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub validation_file: Option<PathBuf>,
+    #[arg(long, help_heading = "Data")]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub test_file: Option<PathBuf>,
+    /// csv, tsv, jsonl, conll or folder (guessed from the name otherwise).
+    #[arg(long, help_heading = "Data")]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub format: Option<String>,
+    #[arg(long, help_heading = "Data")]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub text_column: Option<String>,
+    #[arg(long, help_heading = "Data")]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub text_pair_column: Option<String>,
+    #[arg(long, help_heading = "Data")]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub label_column: Option<String>,
+    /// raw=name pairs; raw= drops those rows (fresh=positive,rotten=negative,plot=).
+    #[arg(long, help_heading = "Data")]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub label_map: Option<String>,
+    #[arg(long, help_heading = "Data")]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub split_seed: Option<u64>,
+    #[arg(long, help_heading = "Data")]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub train_size: Option<usize>,
+    #[arg(long, help_heading = "Data")]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub validation_size: Option<usize>,
+    #[arg(long, help_heading = "Data")]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub test_size: Option<usize>,
+    #[arg(long, help_heading = "Data")]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub validation_fraction: Option<f64>,
+    #[arg(long, help_heading = "Data")]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub test_fraction: Option<f64>,
+    /// Tokens per example, special tokens included.
+    #[arg(long, help_heading = "Data")]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub max_length: Option<usize>,
+}

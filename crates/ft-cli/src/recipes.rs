@@ -1,0 +1,29 @@
+//! Built-in recipes: JSON files in `crates/ft-cli/recipes/`, compiled into the binary.
+pub const RECIPES: &[(&str, &str)] = &[
+    ("sentiment", include_str!("../recipes/sentiment.json")),
+    ("ner", include_str!("../recipes/ner.json")),
+    ("regression", include_str!("../recipes/regression.json")),
+];
+
+/// The recipe's JSON, or an error listing the known names.
+pub fn get(name: &str) -> anyhow::Result<serde_json::Value> {
+    match RECIPES.iter().find(|(n, _)| *n == name) {
+        Some((_, text)) => Ok(serde_json::from_str(text)?),
+        None => anyhow::bail!(
+            "no recipe named `{name}`; built-in recipes: {}",
+            RECIPES.iter().map(|(n, _)| *n).collect::<Vec<_>>().join(", ")
+        ),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn every_recipe_is_a_valid_run_config() {
+        for (name, text) in super::RECIPES {
+            let config: Result<ft_train::RunConfig, _> = serde_json::from_str(text);
+            assert!(config.is_ok(), "recipe {name}: {:?}", config.err());
+            config.unwrap().training.validate().unwrap_or_else(|e| panic!("recipe {name}: {e}"));
+        }
+    }
+}

@@ -1,0 +1,91 @@
+//! Collecting predictions over an evaluation set into ft-metrics reports.
+use anyhow::Result;
+use ft_metrics::{
+    ClassificationAccumulator, MetricReport, Mode, RegressionAccumulator, SequenceAccumulator,
+};
+use std::collections::BTreeMap;
+
+/// The metric accumulator of a task, plus its running loss.
+pub enum Metrics {
+    Classification(ClassificationAccumulator),
+    /// Entity-level (seqeval default mode) over word tags; `labels` maps ids to tag names.
+    Sequence {
+        acc: SequenceAccumulator,
+        labels: Vec<String>,
+    },
+    Regression(RegressionAccumulator),
+}
+
+pub struct Evaluation {
+    pub metrics: Metrics,
+    loss_sum: f64,
+    count: f64,
+}
+
+/// The numbers of one evaluation: `loss` plus the task's scalars (`accuracy`, `f1_macro`, …),
+/// and the text report.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct EvalResult {
+    pub metrics: BTreeMap<String, f64>,
+    #[serde(skip)]
+    pub report: String,
+    /// Row-major confusion matrix counts (classification only).
+    #[serde(skip)]
+    pub confusion: Option<Vec<Vec<u64>>>,
+}
+
+impl Evaluation {
+    pub fn classification(labels: &[String]) -> Result<Evaluation> {
+        let acc = ClassificationAccumulator::new(labels.len())?.with_class_names(labels.to_vec())?;
+        Ok(Evaluation::new(Metrics::Classification(acc)))
+    }
+
+    pub fn sequence(labels: &[String]) -> Evaluation {
+        Evaluation::new(Metrics::Sequence {
+            acc: SequenceAccumulator::new(Mode::Default),
+            labels: labels.to_vec(),
+        })
+    }
+
+    pub fn regression() -> Evaluation {
+        Evaluation::new(Metrics::Regression(RegressionAccumulator::new()))
+    }
+
+    fn new(metrics: Metrics) -> Evaluation {
+        Evaluation {
+            metrics,
+            loss_sum: 0.0,
+            count: 0.0,
+        }
+    }
+
+    pub fn add_loss(&mut self, sum: f64, count: f64) {
+        self.loss_sum += sum;
+        self.count += count;
+    }
+
+    pub fn finish(&self) -> Result<EvalResult> {
+        let (mut metrics, report, confusion) = match &self.metrics {
+            Metrics::Classification(acc) => {
+                let r = acc.compute()?;
+                (r.scalars(), r.to_text(), Some(r.confusion_matrix.clone()))
+            }
+            Metrics::Sequence { acc, .. } => {
+                let r = acc.compute()?;
+                (r.scalars(), r.to_text(), None)
+            }
+            Metrics::Regression(acc) => {
+                let r = acc.compute()?;
+                (r.scalars(), r.to_text(), None)
+            }
+        };
+        if self.count > 0.0 {
+            metrics.insert("loss".into(), self.loss_sum / self.count);
+        }
+        Ok(EvalResult {
+            metrics,
+            report,
+            confusion,
+        })
+    }
+}

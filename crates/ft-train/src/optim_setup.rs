@@ -1,0 +1,107 @@
+//! From `TrainingArgs` to ft-optim's pieces: the freezing plan, parameter groups, optimizer,
+//! schedule and L2-SP term. Kept apart from the loop so a library user can build them alike.
+use crate::args::TrainingArgs;
+use anyhow::{bail, Result};
+use ft_models::LayerGroup;
+use ft_optim::freeze::{FreezePlan, FreezeStrategy};
+use ft_optim::groups::{param_groups as build_groups, GroupConfig};
+use ft_optim::optimizer::{Adam, AdamW, AdamWConfig, Optimizer, Sgd, SgdConfig};
+use ft_optim::schedule::{Schedule, ScheduleKind};
+use ft_optim::groups::ParamGroup;
+use ft_optim::l2sp::L2Sp;
+use tch::nn::VarStore;
+
+pub fn freeze_plan(args: &TrainingArgs, groups: &[LayerGroup]) -> Result<FreezePlan> {
+    let strategy = match args.freeze_strategy.as_str() {
+        "full" => FreezeStrategy::Full,
+        "partial" => FreezeStrategy::Partial {
+            layers: args.freeze_layers,
+        },
+        "linear-probe" | "linear_probe" => FreezeStrategy::LinearProbe,
+        "gradual" => FreezeStrategy::Gradual {
+            every_epochs: args.unfreeze_every_epochs.unwrap_or(1),
+        },
+        other => bail!("freeze_strategy `{other}` is not one of full, partial, linear-probe, gradual"),
+    };
+    let strategy = if args.freeze.is_empty() && args.unfreeze.is_empty() {
+        strategy
+    } else if strategy == FreezeStrategy::Full {
+        FreezeStrategy::Patterns {
+            freeze: args.freeze.clone(),
+            unfreeze: args.unfreeze.clone(),
+        }
+    } else {
+        bail!("--freeze / --unfreeze patterns combine only with freeze_strategy full");
+    };
+    Ok(FreezePlan::new(strategy, groups)?)
+}
+
+pub fn param_groups(args: &TrainingArgs, vs: &VarStore, groups: &[LayerGroup]) -> Result<Vec<ParamGroup>> {
+    let config = GroupConfig {
+        weight_decay: args.weight_decay,
+        layerwise_lr_decay: args.layerwise_lr_decay,
+        ..GroupConfig::default()
+    };
+    Ok(build_groups(vs, groups, &config))
+}
+
+pub fn optimizer(args: &TrainingArgs) -> Result<Box<dyn Optimizer>> {
+    let betas = (args.adam_beta1, args.adam_beta2);
+    Ok(match args.optim.as_str() {
+        "adamw" | "adamw_torch" => Box::new(AdamW::new(AdamWConfig {
+            betas,
+            eps: args.adam_epsilon,
+            ..AdamWConfig::default()
+        })),
+        "adam" => Box::new(Adam::new(AdamWConfig {
+            betas,
+            eps: args.adam_epsilon,
+            ..AdamWConfig::default()
+        })),
+        "sgd" => Box::new(Sgd::new(SgdConfig {
+            momentum: args.momentum,
+            ..SgdConfig::default()
+        })),
+        other => bail!("optim `{other}` is not one of adamw, adam, sgd"),
+    })
+}
+
+pub fn schedule(args: &TrainingArgs, total_steps: usize) -> Result<Schedule> {
+    let kind = match args.lr_scheduler_type.as_str() {
+        "constant" => ScheduleKind::Constant,
+        "constant_with_warmup" => ScheduleKind::ConstantWithWarmup,
+        "linear" => ScheduleKind::Linear,
+        "cosine" => ScheduleKind::Cosine { cycles: 0.5 },
+        "cosine_with_restarts" => ScheduleKind::CosineWithRestarts { cycles: 1 },
+        other => bail!(
+            "lr_scheduler_type `{other}` is not one of constant, constant_with_warmup, linear, cosine, cosine_with_restarts"
+        ),
+    };
+    let warmup = if args.warmup_steps > 0 {
+        args.warmup_steps
+    } else {
+        Schedule::warmup_from_ratio(args.warmup_ratio, total_steps)
+    };
+    Ok(Schedule::new(kind, args.learning_rate, warmup, total_steps))
+}
+
+pub fn l2sp(vs: &VarStore, groups: &[LayerGroup], freeze: &FreezePlan, alpha: f64) -> Result<L2Sp> {
+    // Anchors are taken once, over what trains in the first epoch; frozen weights cannot move.
+    freeze.apply(vs, 0);
+    let trainable = build_groups(vs, groups, &GroupConfig::default());
+    Ok(L2Sp::new(&trainable, alpha))
+}
+
+/// Multiplies every gradient by `factor` (the 1/count normalisation of accumulated sums).
+pub fn scale_grads(groups: &[ParamGroup], factor: f64) {
+    tch::no_grad(|| {
+        for group in groups {
+            for (_, p) in &group.params {
+                let mut g = p.grad();
+                if g.defined() {
+                    let _ = g.f_mul_scalar_(factor);
+                }
+            }
+        }
+    });
+}

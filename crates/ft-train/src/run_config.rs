@@ -1,0 +1,94 @@
+//! A run described as data: task, model, data and training arguments. Recipes are files of
+//! this shape; `ft train` builds one from `--recipe`, `--config` and its flags.
+use crate::args::TrainingArgs;
+use serde::{Deserialize, Serialize};
+use std::path::PathBuf;
+
+/// What the model learns to predict.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum TaskKind {
+    /// One class per text (sentiment, topic).
+    SeqCls,
+    /// One tag per word (NER).
+    TokenCls,
+    /// One number per text.
+    Regression,
+}
+
+impl std::str::FromStr for TaskKind {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        serde_json::from_value(serde_json::Value::String(s.to_string()))
+            .map_err(|_| format!("task `{s}` is not one of seq-cls, token-cls, regression"))
+    }
+}
+
+fn d_text() -> String {
+    "text".into()
+}
+fn d_label() -> String {
+    "label".into()
+}
+fn d_max_len() -> usize {
+    128
+}
+
+/// Where the examples come from and how they are split and tokenized.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DataConfig {
+    /// A cache dataset name (`rotten-tomatoes`, `wnut16`, `whissell`); file paths are then
+    /// relative to its folder.
+    #[serde(default)]
+    pub dataset: Option<String>,
+    /// The training file (CSV/TSV/JSONL/CoNLL, optionally .gz/.bz2) or a folder-per-class root.
+    pub train_file: PathBuf,
+    /// Separate validation / test files; when absent, they are split off `train_file`.
+    #[serde(default)]
+    pub validation_file: Option<PathBuf>,
+    #[serde(default)]
+    pub test_file: Option<PathBuf>,
+    /// `csv`, `tsv`, `jsonl`, `conll` or `folder`; guessed from the file name when absent.
+    #[serde(default)]
+    pub format: Option<String>,
+    #[serde(default = "d_text")]
+    pub text_column: String,
+    #[serde(default)]
+    pub text_pair_column: Option<String>,
+    #[serde(default = "d_label")]
+    pub label_column: String,
+    /// `raw=name` pairs; `raw=` drops rows with that label (`fresh=positive,rotten=negative,plot=`).
+    #[serde(default)]
+    pub label_map: Option<String>,
+    /// Shuffle seed of the split (defaults to the training seed).
+    #[serde(default)]
+    pub split_seed: Option<u64>,
+    #[serde(default)]
+    pub train_size: Option<usize>,
+    #[serde(default)]
+    pub validation_size: Option<usize>,
+    #[serde(default)]
+    pub test_size: Option<usize>,
+    /// Fractions, used when sizes are not given (default 0.8 / 0.1 / 0.1).
+    #[serde(default)]
+    pub validation_fraction: Option<f64>,
+    #[serde(default)]
+    pub test_fraction: Option<f64>,
+    #[serde(default = "d_max_len")]
+    pub max_length: usize,
+}
+
+/// A whole run: `ft train --config run.json` reads this; recipes are these too.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RunConfig {
+    #[serde(default)]
+    pub description: Option<String>,
+    pub task: TaskKind,
+    /// A cache model name (`minilm-l6`, `bert-base-uncased`) or a directory with `config.json`.
+    pub model: String,
+    pub data: DataConfig,
+    #[serde(default)]
+    pub training: TrainingArgs,
+}

@@ -1,0 +1,31 @@
+//! A `Task` is everything model-specific the loop needs: a loss, predictions for the metrics,
+//! and how to save. The loop itself knows nothing about BERT or images.
+use crate::batch::TensorBatch;
+use crate::evaluation::Evaluation;
+use anyhow::Result;
+use ft_data::HostBatch;
+use ft_models::{GroupModes, LayerGroup};
+use std::path::Path;
+use tch::nn::VarStore;
+use tch::Tensor;
+
+/// A batch's loss as a sum with the number of targets it counts: the loop divides by the count
+/// of the whole accumulated batch, so 4 micro-batches of 4 equal one batch of 16 even when the
+/// micro-batches hold different numbers of labelled tokens.
+pub struct LossSum {
+    pub sum: Tensor,
+    pub count: f64,
+}
+
+pub trait Task {
+    /// The model's layer groups, bottom to top (the last is the head).
+    fn layer_groups(&self) -> &[LayerGroup];
+    /// Forward pass in the given per-group modes, returning the summed loss.
+    fn loss(&self, batch: &TensorBatch, modes: &GroupModes) -> Result<LossSum>;
+    /// A fresh metric accumulator for this task.
+    fn new_evaluation(&self) -> Result<Evaluation>;
+    /// Forward in eval mode (no grad) and feed predictions and the loss to `evaluation`.
+    fn evaluate_batch(&self, batch: &TensorBatch, host: &HostBatch, evaluation: &mut Evaluation) -> Result<()>;
+    /// Writes the model in its upstream layout (e.g. HF `config.json` + `model.safetensors`).
+    fn save(&self, vs: &VarStore, dir: &Path) -> Result<()>;
+}

@@ -1,0 +1,323 @@
+//! The text fine-tuning job end to end, as a library call: read and split the data, tokenize,
+//! build BERT with a fresh head on the pretrained encoder, train, evaluate on the test split,
+//! and leave a self-describing run directory. `ft train` is a thin wrapper around [`run_text`].
+use crate::run_config::{DataConfig, RunConfig, TaskKind};
+use crate::text_task::TextTask;
+use crate::trainer::{summarize, TrainOutcome, Trainer};
+use crate::EvalResult;
+use anyhow::{bail, Context, Result};
+use ft_data::text::{read_class_folders, read_conll, read_csv, read_jsonl, ConllSpec, CsvSpec, EncodeOptions, JsonlSpec, LabelFilter, Tokenizer};
+use ft_data::{split_seeded, Example, LabelMap, Loader, Sampler, SplitSizes};
+use ft_models::bert::{BertConfig, BertForTask, BertTask};
+use ft_optim::loss::{balanced_class_weights, LossOptions};
+use serde_json::json;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use tch::nn::VarStore;
+
+/// What [`run_text`] returns: the training outcome and the final test evaluation.
+pub struct TextRunOutcome {
+    pub train: TrainOutcome,
+    pub test: Option<EvalResult>,
+    pub output_dir: PathBuf,
+}
+
+/// A model directory from a cache name or a path, checked to hold `config.json`.
+pub fn resolve_model(spec: &str) -> Result<PathBuf> {
+    let path = Path::new(spec);
+    let dir = if path.exists() {
+        path.to_path_buf()
+    } else {
+        ft_data::assets::Cache::from_env().resolve(spec).with_context(|| {
+            format!("`{spec}` is neither a model directory nor a fetched cache model")
+        })?
+    };
+    if !dir.join("config.json").is_file() {
+        bail!("{} has no config.json: not a model directory", dir.display());
+    }
+    Ok(dir)
+}
+
+fn resolve_data_file(data: &DataConfig, file: &Path) -> Result<PathBuf> {
+    let path = match &data.dataset {
+        Some(name) if file.is_relative() => ft_data::assets::Cache::from_env().resolve(name)?.join(file),
+        _ => file.to_path_buf(),
+    };
+    if !path.exists() {
+        bail!("data file {} does not exist", path.display());
+    }
+    Ok(path)
+}
+
+fn format_of(data: &DataConfig, path: &Path) -> String {
+    if let Some(f) = &data.format {
+        return f.clone();
+    }
+    if path.is_dir() {
+        return "folder".into();
+    }
+    let name = path.file_name().map(|n| n.to_string_lossy().to_lowercase()).unwrap_or_default();
+    let name = name.trim_end_matches(".gz").trim_end_matches(".bz2");
+    if name.ends_with(".jsonl") || name.ends_with(".json") {
+        "jsonl".into()
+    } else if name.ends_with(".tsv") {
+        "tsv".into()
+    } else if name.ends_with(".csv") {
+        "csv".into()
+    } else {
+        "conll".into()
+    }
+}
+
+/// Reads one data file with the configured reader.
+pub fn read_examples(data: &DataConfig, task: TaskKind, file: &Path) -> Result<Vec<Example>> {
+    let path = resolve_data_file(data, file)?;
+    let filter = data.label_map.as_deref().map(LabelFilter::parse).transpose()?;
+    let examples = match format_of(data, &path).as_str() {
+        "csv" | "tsv" => {
+            let mut spec = CsvSpec::new(data.text_column.as_str()).label(data.label_column.as_str());
+            if let Some(pair) = &data.text_pair_column {
+                spec = spec.pair(pair.as_str());
+            }
+            if task == TaskKind::Regression {
+                spec = spec.regression();
+            }
+            if let Some(f) = filter {
+                spec = spec.filter(f);
+            }
+            read_csv(&path, &spec)?
+        }
+        "jsonl" => {
+            let mut spec = JsonlSpec::new(&data.text_column).label(&data.label_column);
+            if let Some(pair) = &data.text_pair_column {
+                spec = spec.pair(pair);
+            }
+            if task == TaskKind::Regression {
+                spec = spec.regression();
+            }
+            if let Some(f) = filter {
+                spec = spec.filter(f);
+            }
+            read_jsonl(&path, &spec)?
+        }
+        "conll" => read_conll(&path, &ConllSpec::default())?,
+        "folder" => read_class_folders(&path, None)?,
+        other => bail!("data format `{other}` is not one of csv, tsv, jsonl, conll, folder"),
+    };
+    Ok(examples)
+}
+
+/// Train / validation / test examples as the config says.
+pub fn load_splits(config: &RunConfig) -> Result<(Vec<Example>, Vec<Example>, Vec<Example>)> {
+    let data = &config.data;
+    let train_all = read_examples(data, config.task, &data.train_file)?;
+    let seed = data.split_seed.unwrap_or(config.training.seed);
+    match (&data.validation_file, &data.test_file) {
+        (Some(v), Some(t)) => Ok((
+            train_all,
+            read_examples(data, config.task, v)?,
+            read_examples(data, config.task, t)?,
+        )),
+        (v, t) => {
+            let sizes = match (data.train_size, data.validation_size, data.test_size) {
+                (Some(train), validation, test) => SplitSizes::Counts {
+                    train,
+                    validation: validation.unwrap_or(0),
+                    test: test.unwrap_or(0),
+                },
+                _ => {
+                    let validation = if v.is_some() { 0.0 } else { data.validation_fraction.unwrap_or(0.1) };
+                    let test = if t.is_some() { 0.0 } else { data.test_fraction.unwrap_or(0.1) };
+                    SplitSizes::Fractions {
+                        train: 1.0 - validation - test,
+                        validation,
+                        test,
+                    }
+                }
+            };
+            let s = split_seeded(train_all, seed, sizes)?;
+            let validation = match v {
+                Some(v) => read_examples(data, config.task, v)?,
+                None => s.validation,
+            };
+            let test = match t {
+                Some(t) => read_examples(data, config.task, t)?,
+                None => s.test,
+            };
+            Ok((s.train, validation, test))
+        }
+    }
+}
+
+fn bert_task(kind: TaskKind, labels: usize) -> BertTask {
+    let num_labels = labels as i64;
+    match kind {
+        TaskKind::SeqCls => BertTask::SequenceClassification { num_labels },
+        TaskKind::TokenCls => BertTask::TokenClassification { num_labels },
+        TaskKind::Regression => BertTask::Regression,
+    }
+}
+
+/// The device named by `spec` (`auto`, `cpu`, `cuda`, `cuda:N`).
+pub fn device(spec: &str) -> Result<tch::Device> {
+    Ok(match spec {
+        "auto" => tch::Device::cuda_if_available(),
+        "cpu" => tch::Device::Cpu,
+        "cuda" => tch::Device::Cuda(0),
+        s => match s.strip_prefix("cuda:").and_then(|n| n.parse().ok()) {
+            Some(n) => tch::Device::Cuda(n),
+            None => bail!("device `{s}` is not one of auto, cpu, cuda, cuda:N"),
+        },
+    })
+}
+
+/// The whole job. The output directory ends up holding the fine-tuned model in HF's layout
+/// plus `metrics.json`, `run.json`, `training_args.json`, `train_log.jsonl` and checkpoints.
+pub fn run_text(config: &RunConfig) -> Result<TextRunOutcome> {
+    let args = &config.training;
+    let out = args.output_dir.clone();
+    let model_dir = resolve_model(&config.model)?;
+    let mut bert_config = BertConfig::from_dir(&model_dir)?;
+
+    let (train, validation, test) = load_splits(config)?;
+    let labels = match config.task {
+        TaskKind::Regression => None,
+        _ => Some(LabelMap::from_train(&train)?),
+    };
+    println!(
+        "data: {} train / {} validation / {} test examples{}",
+        train.len(),
+        validation.len(),
+        test.len(),
+        labels.as_ref().map(|l| format!(", labels: {}", l.labels().join(", "))).unwrap_or_default()
+    );
+
+    let tokenizer = Tokenizer::from_dir(&model_dir)?;
+    if tokenizer.vocab_size() as i64 > bert_config.vocab_size {
+        bail!(
+            "the tokenizer of {} has {} tokens but the model's embedding matrix has {} rows: \
+             tokenizer and weights do not belong together",
+            model_dir.display(),
+            tokenizer.vocab_size(),
+            bert_config.vocab_size
+        );
+    }
+    let opts = EncodeOptions::new(config.data.max_length).threads(2);
+    let encode = |split: &str, examples: &[Example]| -> Result<Option<Arc<Vec<ft_data::Encoded>>>> {
+        if examples.is_empty() {
+            return Ok(None);
+        }
+        let (encoded, report) = tokenizer
+            .encode_examples(examples, labels.as_ref(), &opts)
+            .with_context(|| format!("tokenizing the {split} split"))?;
+        if !args.quiet {
+            println!("{split}: {report}");
+        }
+        Ok(Some(Arc::new(encoded)))
+    };
+    let train_rows = encode("train", &train)?.context("the training split is empty")?;
+    let eval_rows = encode("validation", &validation)?;
+    let test_rows = encode("test", &test)?;
+
+    let sampler = if args.group_by_length {
+        Sampler::LengthGrouped { mult: None }
+    } else {
+        Sampler::Random
+    };
+    let train_loader = Loader::new(train_rows.clone(), sampler, tokenizer.collator(), args.per_device_train_batch_size)?.seed(args.seed);
+    let eval_loader = |rows: &Arc<Vec<ft_data::Encoded>>| {
+        Loader::new(rows.clone(), Sampler::Sequential, tokenizer.collator(), args.per_device_eval_batch_size)
+    };
+    let eval_loader_v = eval_rows.as_ref().map(eval_loader).transpose()?;
+    let test_loader = test_rows.as_ref().map(eval_loader).transpose()?;
+
+    let device = device(&args.device)?;
+    tch::manual_seed(args.seed as i64);
+    let vs = VarStore::new(device);
+    let label_names: Vec<String> = labels.as_ref().map(|l| l.labels().to_vec()).unwrap_or_default();
+    if !label_names.is_empty() {
+        bert_config.set_labels(&label_names);
+    }
+    let model = BertForTask::new(&vs.root(), &bert_config, bert_task(config.task, label_names.len()))?;
+    let weights = model_dir.join("model.safetensors");
+    let report = model.load_pretrained(&vs, &weights)?;
+    if !args.quiet {
+        println!("weights: {report}");
+    }
+
+    let class_weights = match (&args.class_weights, &labels) {
+        (None, _) => None,
+        (Some(spec), Some(labels)) if spec == "auto" => {
+            let mut counts = vec![0usize; labels.len()];
+            for row in train_rows.iter() {
+                if let ft_data::EncodedLabel::Class(id) = row.label {
+                    counts[id as usize] += 1;
+                }
+            }
+            Some(balanced_class_weights(&counts)?)
+        }
+        (Some(spec), _) => Some(
+            spec.split(',')
+                .map(|w| w.trim().parse::<f64>().with_context(|| format!("class_weights: `{w}` is not a number")))
+                .collect::<Result<Vec<_>>>()?,
+        ),
+    };
+    let loss_options = LossOptions {
+        label_smoothing: args.label_smoothing_factor,
+        class_weights,
+    };
+    let task = TextTask::new(model, label_names.clone(), loss_options);
+    let mut trainer = Trainer::new(args.clone(), &task, &vs)?;
+    let outcome = trainer.fit(&train_loader, eval_loader_v.as_ref())?;
+
+    let test_result = test_loader.as_ref().map(|l| trainer.evaluate(l)).transpose()?;
+    if let Some(r) = &test_result {
+        println!("test: {}", summarize(r));
+    }
+    write_run_files(config, &model_dir, &out, &outcome, test_result.as_ref())?;
+    Ok(TextRunOutcome {
+        train: outcome,
+        test: test_result,
+        output_dir: out,
+    })
+}
+
+fn write_run_files(
+    config: &RunConfig,
+    model_dir: &Path,
+    out: &Path,
+    outcome: &TrainOutcome,
+    test: Option<&EvalResult>,
+) -> Result<()> {
+    for name in ["tokenizer.json", "vocab.txt", "tokenizer_config.json", "special_tokens_map.json"] {
+        let src = model_dir.join(name);
+        if src.is_file() {
+            std::fs::copy(&src, out.join(name)).with_context(|| format!("copying {name} into {}", out.display()))?;
+        }
+    }
+    let metrics = json!({
+        "validation": outcome.evaluations,
+        "test": test.map(|t| prefixed(&t.metrics, "test_")),
+        "best_metric": outcome.best_metric,
+        "best_checkpoint": outcome.best_checkpoint,
+        "global_step": outcome.global_step,
+        "stopped_early": outcome.stopped_early,
+        "train_runtime": outcome.train_seconds,
+        "train_samples_per_second": outcome.train_samples_per_second,
+    });
+    std::fs::write(out.join("metrics.json"), serde_json::to_string_pretty(&metrics)?)?;
+    if let Some(t) = test {
+        std::fs::write(out.join("test_report.txt"), &t.report)?;
+    }
+    std::fs::write(out.join("run_config.json"), serde_json::to_string_pretty(config)?)?;
+    crate::provenance::write_run_json(out, config, model_dir)?;
+    Ok(())
+}
+
+fn prefixed(metrics: &std::collections::BTreeMap<String, f64>, prefix: &str) -> serde_json::Value {
+    metrics
+        .iter()
+        .map(|(k, v)| (format!("{prefix}{k}"), json!(v)))
+        .collect::<serde_json::Map<_, _>>()
+        .into()
+}

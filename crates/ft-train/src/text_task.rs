@@ -1,0 +1,136 @@
+//! BERT-family text tasks: sequence classification, token classification (NER), regression.
+use crate::batch::TensorBatch;
+use crate::evaluation::{Evaluation, Metrics};
+use crate::task::{LossSum, Task};
+use anyhow::{anyhow, Result};
+use ft_data::HostBatch;
+use ft_models::bert::{BertForTask, BertTask};
+use ft_models::{GroupModes, LayerGroup};
+use ft_optim::loss::{cross_entropy_sum, LossOptions};
+use std::path::Path;
+use tch::nn::VarStore;
+use tch::{Kind, Reduction, Tensor};
+
+/// A BERT model with a head, its label names and the loss options of the run.
+pub struct TextTask {
+    pub model: BertForTask,
+    /// Class (or tag) names by id; empty for regression.
+    pub labels: Vec<String>,
+    pub loss_options: LossOptions,
+}
+
+impl TextTask {
+    pub fn new(model: BertForTask, labels: Vec<String>, loss_options: LossOptions) -> TextTask {
+        TextTask {
+            model,
+            labels,
+            loss_options,
+        }
+    }
+
+    /// Logits for a batch (the caller decides about grad mode).
+    pub fn logits(&self, batch: &TensorBatch, modes: &GroupModes) -> Result<Tensor> {
+        Ok(self.model.forward(
+            batch.require("input_ids")?,
+            batch.get("attention_mask"),
+            batch.get("token_type_ids"),
+            modes,
+        ))
+    }
+
+    fn loss_of(&self, logits: &Tensor, labels: &Tensor) -> LossSum {
+        match self.model.task {
+            BertTask::Regression => {
+                let preds = logits.view([-1]);
+                let target = labels.view([-1]).to_kind(preds.kind());
+                LossSum {
+                    sum: preds.mse_loss(&target, Reduction::Sum),
+                    count: target.size()[0] as f64,
+                }
+            }
+            BertTask::SequenceClassification { num_labels } | BertTask::TokenClassification { num_labels } => {
+                let (sum, count) = cross_entropy_sum(
+                    &logits.view([-1, num_labels]),
+                    &labels.view([-1]),
+                    &self.loss_options,
+                );
+                LossSum { sum, count }
+            }
+        }
+    }
+}
+
+fn to_vec_i64(t: &Tensor) -> Result<Vec<i64>> {
+    Ok(Vec::<i64>::try_from(t.to_device(tch::Device::Cpu).to_kind(Kind::Int64).view([-1]))?)
+}
+
+fn to_vec_f32(t: &Tensor) -> Result<Vec<f32>> {
+    Ok(Vec::<f32>::try_from(t.to_device(tch::Device::Cpu).to_kind(Kind::Float).view([-1]))?)
+}
+
+impl Task for TextTask {
+    fn layer_groups(&self) -> &[LayerGroup] {
+        self.model.layer_groups()
+    }
+
+    fn loss(&self, batch: &TensorBatch, modes: &GroupModes) -> Result<LossSum> {
+        let logits = self.logits(batch, modes)?;
+        Ok(self.loss_of(&logits, batch.require("labels")?))
+    }
+
+    fn new_evaluation(&self) -> Result<Evaluation> {
+        Ok(match self.model.task {
+            BertTask::SequenceClassification { .. } => Evaluation::classification(&self.labels)?,
+            BertTask::TokenClassification { .. } => Evaluation::sequence(&self.labels),
+            BertTask::Regression => Evaluation::regression(),
+        })
+    }
+
+    fn evaluate_batch(&self, batch: &TensorBatch, _host: &HostBatch, ev: &mut Evaluation) -> Result<()> {
+        let modes = GroupModes::all(self.layer_groups().len(), false);
+        let logits = tch::no_grad(|| self.logits(batch, &modes))?;
+        let labels = batch.require("labels")?;
+        let loss = self.loss_of(&logits, labels);
+        ev.add_loss(loss.sum.double_value(&[]), loss.count);
+        match &mut ev.metrics {
+            Metrics::Classification(acc) => {
+                let scores = to_vec_f32(&logits)?;
+                acc.update_logits(&scores, &to_vec_i64(labels)?)?;
+            }
+            Metrics::Regression(acc) => {
+                acc.update(&to_vec_f32(&logits)?, &to_vec_f32(labels)?)?;
+            }
+            Metrics::Sequence { acc, labels: names } => {
+                let (b, t) = labels.size2()?;
+                let preds = to_vec_i64(&logits.argmax(-1, false))?;
+                let refs = to_vec_i64(labels)?;
+                let name = |id: i64| -> Result<String> {
+                    names
+                        .get(id as usize)
+                        .cloned()
+                        .ok_or_else(|| anyhow!("tag id {id} is outside the label map"))
+                };
+                let (mut pred_tags, mut ref_tags) = (Vec::new(), Vec::new());
+                for row in 0..b as usize {
+                    let (mut p, mut r) = (Vec::new(), Vec::new());
+                    for col in 0..t as usize {
+                        let i = row * t as usize + col;
+                        // Only the first sub-token of each word carries a label; the rest are -100.
+                        if refs[i] != -100 {
+                            p.push(name(preds[i])?);
+                            r.push(name(refs[i])?);
+                        }
+                    }
+                    pred_tags.push(p);
+                    ref_tags.push(r);
+                }
+                acc.update(&pred_tags, &ref_tags)?;
+            }
+        }
+        Ok(())
+    }
+
+    fn save(&self, vs: &VarStore, dir: &Path) -> Result<()> {
+        Ok(self.model.save_pretrained(vs, dir)?)
+    }
+}

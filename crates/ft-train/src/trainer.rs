@@ -1,0 +1,323 @@
+//! The training loop. It calls small pieces at fixed points — freezing at each epoch start,
+//! logging every `logging_steps`, evaluation and checkpointing by strategy, early stopping after
+//! each evaluation — and knows nothing model-specific (that is the [`Task`]'s job).
+use crate::args::{IntervalStrategy, TrainingArgs};
+use crate::batch::TensorBatch;
+use crate::checkpoint::{self, TrainerState, MODEL_FILE, OPTIMIZER_FILE, STATE_FILE};
+use crate::early_stopping::{EarlyStopping, Verdict};
+use crate::evaluation::EvalResult;
+use crate::log::JsonLog;
+use crate::optim_setup;
+use crate::progress::Progress;
+use crate::task::Task;
+use anyhow::{bail, Context, Result};
+use ft_data::Loader;
+use ft_optim::groups::ParamGroup;
+use serde_json::json;
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+use tch::nn::VarStore;
+use tch::Device;
+
+/// What a finished run reports.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct TrainOutcome {
+    pub global_step: usize,
+    pub epochs_completed: usize,
+    pub stopped_early: bool,
+    pub best_metric: Option<f64>,
+    pub best_checkpoint: Option<PathBuf>,
+    /// Every evaluation: `{"step", "epoch", "eval_<metric>": value, …}`.
+    pub evaluations: Vec<serde_json::Value>,
+    pub train_seconds: f64,
+    pub train_samples_per_second: f64,
+}
+
+pub struct Trainer<'a> {
+    pub args: TrainingArgs,
+    task: &'a dyn Task,
+    vs: &'a VarStore,
+    device: Device,
+}
+
+/// Per-step randomness (dropout) comes from `(seed, global step, micro-batch)` rather than from
+/// the generator's running state, which libtorch does not let us save: that is what makes a
+/// resumed run bitwise identical to an uninterrupted one.
+fn reseed(seed: u64, step: usize, micro: usize) {
+    let mut x = seed ^ ((step as u64) << 20) ^ micro as u64;
+    // splitmix64: nearby inputs give unrelated seeds.
+    x = x.wrapping_add(0x9E37_79B9_7F4A_7C15);
+    x = (x ^ (x >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+    x = (x ^ (x >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+    tch::manual_seed((x ^ (x >> 31)) as i64 & i64::MAX);
+}
+
+impl<'a> Trainer<'a> {
+    pub fn new(args: TrainingArgs, task: &'a dyn Task, vs: &'a VarStore) -> Result<Trainer<'a>> {
+        args.validate().map_err(anyhow::Error::msg).context("invalid training arguments")?;
+        let device = vs.device();
+        Ok(Trainer { args, task, vs, device })
+    }
+
+    /// Evaluates on a loader's data in order (no shuffling), in eval mode, without gradients.
+    pub fn evaluate(&self, loader: &Loader) -> Result<EvalResult> {
+        let mut evaluation = self.task.new_evaluation()?;
+        // Evaluation loaders use `Sampler::Sequential`, so epoch 0 is the data in order.
+        for host in loader.epoch(0) {
+            let host = host?;
+            let batch = TensorBatch::from_host(&host, self.device)?;
+            self.task.evaluate_batch(&batch, &host, &mut evaluation)?;
+        }
+        evaluation.finish()
+    }
+
+    pub fn fit(&mut self, train: &Loader, eval: Option<&Loader>) -> Result<TrainOutcome> {
+        let args = self.args.clone();
+        let out = args.output_dir.clone();
+        std::fs::create_dir_all(&out).with_context(|| format!("creating {}", out.display()))?;
+        if args.eval_strategy != IntervalStrategy::No && eval.is_none() {
+            bail!("eval_strategy is {:?} but no evaluation data was given", args.eval_strategy);
+        }
+        let accum = args.gradient_accumulation_steps;
+        let batches_per_epoch = train.num_batches();
+        if batches_per_epoch == 0 {
+            bail!("the training set yields no batch");
+        }
+        let steps_per_epoch = batches_per_epoch.div_ceil(accum);
+        let total_steps = args
+            .max_steps
+            .unwrap_or_else(|| (args.num_train_epochs * steps_per_epoch as f64).ceil() as usize);
+        let epochs = total_steps.div_ceil(steps_per_epoch);
+
+        let groups = self.task.layer_groups();
+        let freeze = optim_setup::freeze_plan(&args, groups)?;
+        let schedule = optim_setup::schedule(&args, total_steps)?;
+        let mut optimizer = optim_setup::optimizer(&args)?;
+        let mut state = TrainerState::default();
+
+        let resuming = args.resume_from_checkpoint.is_some();
+        if let Some(spec) = &args.resume_from_checkpoint {
+            let dir = checkpoint::resolve_resume(&out, spec)?;
+            checkpoint::load_weights_exact(self.vs, &dir.join(MODEL_FILE))?;
+            optimizer.load_state(ft_models::st::read(&dir.join(OPTIMIZER_FILE))?)?;
+            state = checkpoint::read_state(&dir)?;
+            println!("resuming from {} (global step {})", dir.display(), state.global_step);
+        }
+        // L2-SP pulls toward the weights we start from: the pretrained ones, not a resumed state's.
+        let l2sp = match args.l2sp_alpha {
+            Some(alpha) if !resuming => Some(optim_setup::l2sp(self.vs, groups, &freeze, alpha)?),
+            Some(_) => bail!("resuming a run with l2sp_alpha is not supported yet: its anchors are the pretrained weights"),
+            None => None,
+        };
+        std::fs::write(out.join("training_args.json"), serde_json::to_string_pretty(&args)?)?;
+        let mut log = JsonLog::open(&out, !resuming)?;
+        let progress = Progress::new(total_steps, args.quiet);
+        let mut stopper = EarlyStopping::new(&args, &state);
+
+        let started = Instant::now();
+        let mut samples = 0usize;
+        let mut window = (0.0f64, 0usize, Instant::now(), 0usize); // loss sum, steps, since, samples
+        let mut stopped_early = false;
+        let mut printed_freeze = None;
+
+        'epochs: for epoch in state.epoch..epochs {
+            progress.set_epoch(epoch, epochs);
+            let summary = freeze.apply(self.vs, epoch);
+            let table = summary.to_string();
+            if printed_freeze.as_ref() != Some(&table) && !args.quiet {
+                progress.line(&format!("epoch {}: trainable parameters by group\n{table}", epoch + 1));
+                printed_freeze = Some(table);
+            }
+            let modes = freeze.modes(epoch);
+            let pgroups: Vec<ParamGroup> = optim_setup::param_groups(&args, self.vs, groups)?;
+            let skip = if epoch == state.epoch { state.batches_done_in_epoch } else { 0 };
+            let mut iter = train.epoch_from(epoch as u64, skip).peekable();
+            let mut done_in_epoch = skip;
+            while iter.peek().is_some() {
+                // One optimizer step over up to `accum` micro-batches.
+                let mut loss_sum = 0.0;
+                let mut count = 0.0;
+                let mut micro = 0;
+                while micro < accum {
+                    let Some(host) = iter.next() else { break };
+                    let host = host?;
+                    let batch = TensorBatch::from_host(&host, self.device)?;
+                    reseed(args.seed, state.global_step, micro);
+                    let loss = self.task.loss(&batch, &modes)?;
+                    let value = loss.sum.double_value(&[]);
+                    if !value.is_finite() {
+                        bail!(
+                            "the loss became {value} at global step {} (epoch {}, micro-batch {}); training stopped. \
+                             The last good checkpoint is kept; try a lower learning_rate or max_grad_norm",
+                            state.global_step + 1, epoch + 1, micro + 1
+                        );
+                    }
+                    loss.sum.backward();
+                    loss_sum += value;
+                    count += loss.count;
+                    samples += batch.size;
+                    window.3 += batch.size;
+                    micro += 1;
+                    done_in_epoch += 1;
+                }
+                if count > 0.0 {
+                    optim_setup::scale_grads(&pgroups, 1.0 / count);
+                }
+                if let Some(l2sp) = &l2sp {
+                    l2sp.penalty().backward();
+                }
+                let grad_norm = if args.max_grad_norm > 0.0 {
+                    Some(ft_optim::clip::clip_grad_norm(&pgroups, args.max_grad_norm))
+                } else {
+                    None
+                };
+                let lr = schedule.lr_at(state.global_step);
+                optimizer.step(&pgroups, lr)?;
+                optimizer.zero_grad(&pgroups);
+                state.global_step += 1;
+                state.batches_done_in_epoch = done_in_epoch;
+                let step_loss = if count > 0.0 { loss_sum / count } else { 0.0 };
+                window.0 += step_loss;
+                window.1 += 1;
+                let epoch_f = epoch as f64 + done_in_epoch as f64 / batches_per_epoch as f64;
+                progress.step(state.global_step, &format!("loss {step_loss:.4} lr {lr:.2e}"));
+
+                if state.global_step % args.logging_steps.max(1) == 0 || state.global_step == total_steps {
+                    let secs = window.2.elapsed().as_secs_f64().max(1e-9);
+                    let mut record = json!({
+                        "step": state.global_step, "epoch": round4(epoch_f),
+                        "loss": window.0 / window.1.max(1) as f64, "learning_rate": lr,
+                        "samples_per_second": window.3 as f64 / secs,
+                    });
+                    if let Some(n) = grad_norm {
+                        record["grad_norm"] = json!(n);
+                    }
+                    log.write(&record)?;
+                    state.log_history.push(record.clone());
+                    progress.line(&format!(
+                        "step {:>6} epoch {:.2} loss {:.4} lr {:.3e} {:.1} samples/s",
+                        state.global_step, epoch_f, window.0 / window.1.max(1) as f64, lr, window.3 as f64 / secs
+                    ));
+                    window = (0.0, 0, Instant::now(), 0);
+                }
+
+                let finished = state.global_step >= total_steps;
+                let epoch_end = iter.peek().is_none();
+                let eval_now = match args.eval_strategy {
+                    IntervalStrategy::Steps => state.global_step % args.eval_steps.unwrap_or(args.logging_steps).max(1) == 0,
+                    IntervalStrategy::Epoch => epoch_end,
+                    IntervalStrategy::No => false,
+                };
+                let save_now = match args.save_strategy {
+                    IntervalStrategy::Steps => state.global_step % args.save_steps.max(1) == 0,
+                    IntervalStrategy::Epoch => epoch_end,
+                    IntervalStrategy::No => false,
+                };
+                if epoch_end {
+                    state.epoch = epoch + 1;
+                    state.batches_done_in_epoch = 0;
+                }
+                let mut verdict = Verdict::Continue;
+                if eval_now {
+                    let result = self.evaluate(eval.expect("checked above"))?;
+                    let mut record = json!({"step": state.global_step, "epoch": round4(epoch_f)});
+                    for (k, v) in &result.metrics {
+                        record[format!("eval_{k}")] = json!(v);
+                    }
+                    log.write(&record)?;
+                    state.log_history.push(record);
+                    progress.line(&format!("eval at step {}: {}", state.global_step, summarize(&result)));
+                    verdict = stopper.observe(&result, state.global_step, &mut state)?;
+                }
+                if save_now {
+                    self.save_checkpoint(&out, &state, optimizer.as_ref())?;
+                }
+                if verdict == Verdict::Stop {
+                    progress.line(&format!(
+                        "early stopping: no improvement of {} in {} evaluations",
+                        args.best_metric(),
+                        state.evals_without_improvement
+                    ));
+                    stopped_early = true;
+                    break 'epochs;
+                }
+                if finished {
+                    break 'epochs;
+                }
+            }
+        }
+        progress.finish();
+        let train_seconds = started.elapsed().as_secs_f64();
+
+        let best_checkpoint = state
+            .best_step
+            .map(|s| checkpoint::checkpoint_dir(&out, s))
+            .filter(|p| p.join(MODEL_FILE).is_file());
+        if args.load_best_model_at_end {
+            match &best_checkpoint {
+                Some(dir) => {
+                    checkpoint::load_weights_exact(self.vs, &dir.join(MODEL_FILE))?;
+                    progress.line(&format!(
+                        "restored the best model (step {}, {} = {:.4})",
+                        state.best_step.unwrap_or(0),
+                        args.best_metric(),
+                        state.best_metric.unwrap_or(f64::NAN)
+                    ));
+                }
+                None if args.save_strategy == IntervalStrategy::No => {
+                    progress.line("load_best_model_at_end: no checkpoint was saved (save_strategy = no); keeping the last weights")
+                }
+                None => {}
+            }
+        }
+        self.task.save(self.vs, &out)?;
+        let evaluations: Vec<serde_json::Value> = state
+            .log_history
+            .iter()
+            .filter(|r| r.as_object().is_some_and(|o| o.keys().any(|k| k.starts_with("eval_"))))
+            .cloned()
+            .collect();
+        Ok(TrainOutcome {
+            global_step: state.global_step,
+            epochs_completed: state.epoch,
+            stopped_early,
+            best_metric: state.best_metric,
+            best_checkpoint,
+            evaluations,
+            train_seconds,
+            train_samples_per_second: samples as f64 / train_seconds.max(1e-9),
+        })
+    }
+
+    fn save_checkpoint(&self, out: &Path, state: &TrainerState, optimizer: &dyn ft_optim::optimizer::Optimizer) -> Result<()> {
+        let args = &self.args;
+        checkpoint::save(out, state.global_step, |dir| {
+            self.task.save(self.vs, dir)?;
+            ft_models::st::write_atomic(&dir.join(OPTIMIZER_FILE), &optimizer.state())?;
+            std::fs::write(dir.join(STATE_FILE), serde_json::to_string_pretty(state)?)?;
+            std::fs::write(dir.join("training_args.json"), serde_json::to_string_pretty(args)?)?;
+            Ok(())
+        })?;
+        if let Some(limit) = args.save_total_limit {
+            checkpoint::rotate(out, limit, state.best_step)?;
+        }
+        Ok(())
+    }
+}
+
+fn round4(x: f64) -> f64 {
+    (x * 1e4).round() / 1e4
+}
+
+/// `accuracy 0.8123, loss 0.4321, …` with the most telling metrics first.
+pub fn summarize(result: &EvalResult) -> String {
+    let order = ["accuracy", "f1_macro", "entity_f1", "pearson", "r2", "loss"];
+    let mut parts: Vec<String> = order
+        .iter()
+        .filter_map(|k| result.metrics.get(*k).map(|v| format!("{k} {v:.4}")))
+        .collect();
+    if parts.is_empty() {
+        parts = result.metrics.iter().take(4).map(|(k, v)| format!("{k} {v:.4}")).collect();
+    }
+    parts.join(", ")
+}
