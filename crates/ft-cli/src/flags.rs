@@ -145,6 +145,10 @@ pub struct TrainingFlags {
     #[arg(long, help_heading = "Freezing")]
     #[serde(skip_serializing_if = "Option::is_none")]
     pub l2sp_alpha: Option<f64>,
+    /// fp16 mixed precision with dynamic loss scaling (CUDA only).
+    #[arg(long, help_heading = "Training")]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub fp16: Option<bool>,
     /// auto, cpu, cuda or cuda:N.
     #[arg(long, help_heading = "Training")]
     #[serde(skip_serializing_if = "Option::is_none")]

@@ -13,7 +13,11 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 #[derive(Parser)]
-#[command(name = "ft", version, about = "Fine-tune pretrained models (BERT-family text models today) on your data.")]
+#[command(
+    name = "ft",
+    version,
+    about = "Fine-tune pretrained models (BERT-family text models today) on your data."
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -27,7 +31,7 @@ enum Command {
         ft train --recipe sentiment --learning-rate 3e-5 --num-train-epochs 2 --output-dir runs/s2\n  \
         ft train --task seq-cls --model minilm-l6 --train-file reviews.csv --text-column review \\\n           \
         --label-column stars --validation-fraction 0.1 --test-fraction 0.1 --output-dir runs/mine")]
-    Train(TrainCmd),
+    Train(Box<TrainCmd>),
     /// Evaluate a trained run on its test split (or on --data-file).
     #[command(after_help = "Example:\n  ft eval --model runs/s1")]
     Eval {
@@ -41,7 +45,9 @@ enum Command {
         device: String,
     },
     /// Predict for texts, one per line, from a file or stdin; prints JSON lines.
-    #[command(after_help = "Example:\n  echo 'a gorgeous, moving film' | ft predict --model runs/s1")]
+    #[command(
+        after_help = "Example:\n  echo 'a gorgeous, moving film' | ft predict --model runs/s1"
+    )]
     Predict {
         #[arg(long)]
         model: PathBuf,
@@ -82,7 +88,11 @@ struct TrainCmd {
 }
 
 fn merge(base: &mut Value, key: &str, patch: Value) {
-    let slot = base.as_object_mut().expect("config is an object").entry(key).or_insert(Value::Object(Default::default()));
+    let slot = base
+        .as_object_mut()
+        .expect("config is an object")
+        .entry(key)
+        .or_insert(Value::Object(Default::default()));
     if let (Some(obj), Value::Object(p)) = (slot.as_object_mut(), patch) {
         obj.extend(p);
     }
@@ -92,8 +102,10 @@ fn build_config(cmd: &TrainCmd) -> Result<RunConfig> {
     let mut config = match (&cmd.recipe, &cmd.config) {
         (Some(name), None) => recipes::get(name)?,
         (None, Some(path)) => {
-            let text = std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
-            serde_json::from_str(&text).with_context(|| format!("{} is not valid JSON", path.display()))?
+            let text = std::fs::read_to_string(path)
+                .with_context(|| format!("reading {}", path.display()))?;
+            serde_json::from_str(&text)
+                .with_context(|| format!("{} is not valid JSON", path.display()))?
         }
         (None, None) => serde_json::json!({}),
         (Some(_), Some(_)) => bail!("give --recipe or --config, not both"),
@@ -105,7 +117,11 @@ fn build_config(cmd: &TrainCmd) -> Result<RunConfig> {
         config["model"] = Value::String(model.clone());
     }
     merge(&mut config, "data", serde_json::to_value(&cmd.data)?);
-    merge(&mut config, "training", serde_json::to_value(&cmd.training)?);
+    merge(
+        &mut config,
+        "training",
+        serde_json::to_value(&cmd.training)?,
+    );
     if cmd.quiet {
         config["training"]["quiet"] = Value::Bool(true);
     }
@@ -119,7 +135,10 @@ fn build_config(cmd: &TrainCmd) -> Result<RunConfig> {
 /// Refuses to mix a new run into an old one's files.
 fn prepare_output_dir(config: &RunConfig, overwrite: bool) -> Result<()> {
     let dir = &config.training.output_dir;
-    let non_empty = dir.read_dir().map(|mut d| d.next().is_some()).unwrap_or(false);
+    let non_empty = dir
+        .read_dir()
+        .map(|mut d| d.next().is_some())
+        .unwrap_or(false);
     if non_empty && config.training.resume_from_checkpoint.is_none() {
         if !overwrite {
             bail!(
@@ -136,8 +155,12 @@ fn prepare_output_dir(config: &RunConfig, overwrite: bool) -> Result<()> {
 fn train(cmd: &TrainCmd) -> Result<()> {
     let config = build_config(cmd)?;
     prepare_output_dir(&config, cmd.overwrite)?;
+    ft_train::interrupt::install_handler()?;
     let outcome = ft_train::run_text(&config)?;
-    println!("\nrun finished in {:.0} s ({} steps)", outcome.train.train_seconds, outcome.train.global_step);
+    println!(
+        "\nrun finished in {:.0} s ({} steps)",
+        outcome.train.train_seconds, outcome.train.global_step
+    );
     for e in &outcome.train.evaluations {
         println!("  {e}");
     }
@@ -156,9 +179,15 @@ fn eval(model: &Path, data_file: Option<&Path>, device: &str) -> Result<()> {
     let result = run.evaluate(data_file)?;
     println!("{}", result.report);
     if let Some(cm) = &result.confusion {
-        println!("confusion matrix (rows: reference, columns: predicted; {})", run.labels.join(", "));
+        println!(
+            "confusion matrix (rows: reference, columns: predicted; {})",
+            run.labels.join(", ")
+        );
         for row in cm {
-            println!("  {}", row.iter().map(|c| format!("{c:>6}")).collect::<String>());
+            println!(
+                "  {}",
+                row.iter().map(|c| format!("{c:>6}")).collect::<String>()
+            );
         }
     }
     let json = serde_json::to_string_pretty(&result.metrics)?;
@@ -189,8 +218,16 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match &cli.command {
         Command::Train(cmd) => train(cmd),
-        Command::Eval { model, data_file, device } => eval(model, data_file.as_deref(), device),
-        Command::Predict { model, input, device } => predict(model, input.as_deref(), device),
+        Command::Eval {
+            model,
+            data_file,
+            device,
+        } => eval(model, data_file.as_deref(), device),
+        Command::Predict {
+            model,
+            input,
+            device,
+        } => predict(model, input.as_deref(), device),
         Command::Recipes => {
             for (name, text) in recipes::RECIPES {
                 let v: Value = serde_json::from_str(text).unwrap_or_default();
@@ -201,6 +238,14 @@ fn main() -> ExitCode {
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
+        Err(err)
+            if err
+                .downcast_ref::<ft_train::interrupt::Interrupted>()
+                .is_some() =>
+        {
+            eprintln!("{err}");
+            ExitCode::from(130)
+        }
         Err(err) => {
             eprintln!("error: {err:#}");
             ExitCode::FAILURE

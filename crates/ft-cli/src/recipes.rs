@@ -11,7 +11,11 @@ pub fn get(name: &str) -> anyhow::Result<serde_json::Value> {
         Some((_, text)) => Ok(serde_json::from_str(text)?),
         None => anyhow::bail!(
             "no recipe named `{name}`; built-in recipes: {}",
-            RECIPES.iter().map(|(n, _)| *n).collect::<Vec<_>>().join(", ")
+            RECIPES
+                .iter()
+                .map(|(n, _)| *n)
+                .collect::<Vec<_>>()
+                .join(", ")
         ),
     }
 }
@@ -23,7 +27,11 @@ mod tests {
         for (name, text) in super::RECIPES {
             let config: Result<ft_train::RunConfig, _> = serde_json::from_str(text);
             assert!(config.is_ok(), "recipe {name}: {:?}", config.err());
-            config.unwrap().training.validate().unwrap_or_else(|e| panic!("recipe {name}: {e}"));
+            config
+                .unwrap()
+                .training
+                .validate()
+                .unwrap_or_else(|e| panic!("recipe {name}: {e}"));
         }
     }
 }

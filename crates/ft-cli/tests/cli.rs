@@ -8,7 +8,10 @@ use std::path::Path;
 use std::process::{Command, Output, Stdio};
 
 fn ft(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_ft")).args(args).output().expect("running ft")
+    Command::new(env!("CARGO_BIN_EXE_ft"))
+        .args(args)
+        .output()
+        .expect("running ft")
 }
 
 fn stderr(o: &Output) -> String {
@@ -17,13 +20,24 @@ fn stderr(o: &Output) -> String {
 
 fn predict(run: &Path, texts: &[String]) -> Vec<Value> {
     let mut child = Command::new(env!("CARGO_BIN_EXE_ft"))
-        .args(["predict", "--model", run.to_str().unwrap(), "--device", "cpu"])
+        .args([
+            "predict",
+            "--model",
+            run.to_str().unwrap(),
+            "--device",
+            "cpu",
+        ])
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
-    child.stdin.take().unwrap().write_all(texts.join("\n").as_bytes()).unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(texts.join("\n").as_bytes())
+        .unwrap();
     let out = child.wait_with_output().unwrap();
     assert!(out.status.success(), "ft predict failed: {}", stderr(&out));
     String::from_utf8(out.stdout)
@@ -39,30 +53,73 @@ fn train_eval_predict_and_transformers_agree() {
     let run = tmp.path().join("run");
     let run_s = run.to_str().unwrap();
     let out = ft(&[
-        "train", "--recipe", "sentiment", "--train-size", "96", "--validation-size", "32", "--test-size", "48",
-        "--num-train-epochs", "2", "--max-length", "48", "--learning-rate", "5e-5", "--device", "cpu",
-        "--quiet", "--output-dir", run_s,
+        "train",
+        "--recipe",
+        "sentiment",
+        "--train-size",
+        "96",
+        "--validation-size",
+        "32",
+        "--test-size",
+        "48",
+        "--num-train-epochs",
+        "2",
+        "--max-length",
+        "48",
+        "--learning-rate",
+        "5e-5",
+        "--device",
+        "cpu",
+        "--quiet",
+        "--output-dir",
+        run_s,
     ]);
     assert!(out.status.success(), "ft train failed: {}", stderr(&out));
-    for file in ["config.json", "model.safetensors", "tokenizer.json", "metrics.json", "run.json", "training_args.json",
-        "train_log.jsonl", "run_config.json", "checkpoint-6/optimizer.safetensors", "checkpoint-12/trainer_state.json"] {
-        assert!(run.join(file).exists(), "{file} missing from the run directory");
+    for file in [
+        "config.json",
+        "model.safetensors",
+        "tokenizer.json",
+        "metrics.json",
+        "run.json",
+        "training_args.json",
+        "train_log.jsonl",
+        "run_config.json",
+        "checkpoint-6/optimizer.safetensors",
+        "checkpoint-12/trainer_state.json",
+    ] {
+        assert!(
+            run.join(file).exists(),
+            "{file} missing from the run directory"
+        );
     }
-    let config: Value = serde_json::from_str(&std::fs::read_to_string(run.join("config.json")).unwrap()).unwrap();
+    let config: Value =
+        serde_json::from_str(&std::fs::read_to_string(run.join("config.json")).unwrap()).unwrap();
     assert_eq!(config["id2label"]["0"], "negative");
     assert_eq!(config["id2label"]["1"], "positive");
-    let metrics: Value = serde_json::from_str(&std::fs::read_to_string(run.join("metrics.json")).unwrap()).unwrap();
+    let metrics: Value =
+        serde_json::from_str(&std::fs::read_to_string(run.join("metrics.json")).unwrap()).unwrap();
     let test_accuracy = metrics["test"]["test_accuracy"].as_f64().unwrap();
-    assert_eq!(metrics["validation"].as_array().unwrap().len(), 2, "one evaluation per epoch");
+    assert_eq!(
+        metrics["validation"].as_array().unwrap().len(),
+        2,
+        "one evaluation per epoch"
+    );
 
     let out = ft(&["eval", "--model", run_s, "--device", "cpu"]);
     assert!(out.status.success(), "ft eval failed: {}", stderr(&out));
-    let eval: Value = serde_json::from_str(&std::fs::read_to_string(run.join("eval_metrics.json")).unwrap()).unwrap();
-    assert_eq!(eval["accuracy"].as_f64().unwrap(), test_accuracy, "ft eval reproduces the run's test accuracy");
+    let eval: Value =
+        serde_json::from_str(&std::fs::read_to_string(run.join("eval_metrics.json")).unwrap())
+            .unwrap();
+    assert_eq!(
+        eval["accuracy"].as_f64().unwrap(),
+        test_accuracy,
+        "ft eval reproduces the run's test accuracy"
+    );
 
     // Predict the same test texts: their accuracy must equal eval's.
     let config: ft_train::RunConfig =
-        serde_json::from_str(&std::fs::read_to_string(run.join("run_config.json")).unwrap()).unwrap();
+        serde_json::from_str(&std::fs::read_to_string(run.join("run_config.json")).unwrap())
+            .unwrap();
     let (_, _, test) = ft_train::text_run::load_splits(&config).unwrap();
     let texts: Vec<String> = test
         .iter()
@@ -80,7 +137,12 @@ fn train_eval_predict_and_transformers_agree() {
         .count();
     assert_eq!(correct as f64 / texts.len() as f64, test_accuracy);
     for p in &preds {
-        let total: f64 = p["probabilities"].as_object().unwrap().values().map(|v| v.as_f64().unwrap()).sum();
+        let total: f64 = p["probabilities"]
+            .as_object()
+            .unwrap()
+            .values()
+            .map(|v| v.as_f64().unwrap())
+            .sum();
         assert!((total - 1.0).abs() < 1e-9);
     }
 
@@ -92,8 +154,14 @@ fn train_eval_predict_and_transformers_agree() {
     for (ours, line) in preds.iter().zip(theirs.lines()) {
         let theirs: Value = serde_json::from_str(line).unwrap();
         assert_eq!(ours["label"], theirs["label"]);
-        let (a, b) = (ours["probabilities"]["positive"].as_f64().unwrap(), theirs["probabilities"]["positive"].as_f64().unwrap());
-        assert!((a - b).abs() < 1e-4, "positive probability: ft {a}, transformers {b}");
+        let (a, b) = (
+            ours["probabilities"]["positive"].as_f64().unwrap(),
+            theirs["probabilities"]["positive"].as_f64().unwrap(),
+        );
+        assert!(
+            (a - b).abs() < 1e-4,
+            "positive probability: ft {a}, transformers {b}"
+        );
     }
 }
 
@@ -104,30 +172,244 @@ fn command_line_mistakes_get_clear_messages() {
 
     let out = ft(&["train", "--recipe", "sentimnet"]);
     assert_eq!(out.status.code(), Some(1));
-    assert!(stderr(&out).contains("no recipe named `sentimnet`") && stderr(&out).contains("sentiment"), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("no recipe named `sentimnet`") && stderr(&out).contains("sentiment"),
+        "{}",
+        stderr(&out)
+    );
 
-    let out = ft(&["train", "--task", "seq-cls", "--model", "minilm-l6", "--train-file", "/nonexistent/reviews.csv",
-        "--output-dir", &format!("{dir}/a")]);
-    assert!(stderr(&out).contains("/nonexistent/reviews.csv"), "{}", stderr(&out));
+    let out = ft(&[
+        "train",
+        "--task",
+        "seq-cls",
+        "--model",
+        "minilm-l6",
+        "--train-file",
+        "/nonexistent/reviews.csv",
+        "--output-dir",
+        &format!("{dir}/a"),
+    ]);
+    assert!(
+        stderr(&out).contains("/nonexistent/reviews.csv"),
+        "{}",
+        stderr(&out)
+    );
 
-    let out = ft(&["train", "--recipe", "sentiment", "--model", "/tmp", "--output-dir", &format!("{dir}/b")]);
+    let out = ft(&[
+        "train",
+        "--recipe",
+        "sentiment",
+        "--model",
+        "/tmp",
+        "--output-dir",
+        &format!("{dir}/b"),
+    ]);
     assert!(stderr(&out).contains("no config.json"), "{}", stderr(&out));
 
     let nonempty = tmp.path().join("full");
     std::fs::create_dir_all(&nonempty).unwrap();
     std::fs::write(nonempty.join("keep.txt"), "precious").unwrap();
-    let out = ft(&["train", "--recipe", "sentiment", "--output-dir", nonempty.to_str().unwrap()]);
-    assert!(stderr(&out).contains("not empty") && stderr(&out).contains("--overwrite"), "{}", stderr(&out));
-    assert_eq!(std::fs::read_to_string(nonempty.join("keep.txt")).unwrap(), "precious");
+    let out = ft(&[
+        "train",
+        "--recipe",
+        "sentiment",
+        "--output-dir",
+        nonempty.to_str().unwrap(),
+    ]);
+    assert!(
+        stderr(&out).contains("not empty") && stderr(&out).contains("--overwrite"),
+        "{}",
+        stderr(&out)
+    );
+    assert_eq!(
+        std::fs::read_to_string(nonempty.join("keep.txt")).unwrap(),
+        "precious"
+    );
 
-    let out = ft(&["train", "--recipe", "sentiment", "--freeze-strategy", "partial", "--freeze-layers", "99",
-        "--train-size", "16", "--validation-size", "8", "--test-size", "8", "--output-dir", &format!("{dir}/c")]);
+    let out = ft(&[
+        "train",
+        "--recipe",
+        "sentiment",
+        "--freeze-strategy",
+        "partial",
+        "--freeze-layers",
+        "99",
+        "--train-size",
+        "16",
+        "--validation-size",
+        "8",
+        "--test-size",
+        "8",
+        "--output-dir",
+        &format!("{dir}/c"),
+    ]);
     assert_eq!(out.status.code(), Some(1));
     assert!(stderr(&out).contains("99"), "{}", stderr(&out));
 
-    let out = ft(&["train", "--recipe", "sentiment", "--text-column", "review", "--output-dir", &format!("{dir}/d")]);
+    let out = ft(&[
+        "train",
+        "--recipe",
+        "sentiment",
+        "--text-column",
+        "review",
+        "--output-dir",
+        &format!("{dir}/d"),
+    ]);
     assert!(stderr(&out).contains("review"), "{}", stderr(&out));
 
     let out = ft(&["train", "--learning-rate", "abc"]);
     assert_eq!(out.status.code(), Some(2), "usage errors exit 2");
+}
+
+fn sha256(path: &Path) -> String {
+    ft_data::assets::sha256_file(path).unwrap()
+}
+
+fn wait_for(path: &Path, child: &mut std::process::Child) {
+    let start = std::time::Instant::now();
+    while !path.exists() {
+        assert!(
+            child.try_wait().unwrap().is_none(),
+            "ft exited before writing {}",
+            path.display()
+        );
+        assert!(
+            start.elapsed().as_secs() < 120,
+            "timed out waiting for {}",
+            path.display()
+        );
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+}
+
+#[test]
+fn killed_or_interrupted_runs_resume_to_bitwise_the_same_model() {
+    let tmp = tempfile::tempdir().unwrap();
+    let args = |dir: &Path| -> Vec<String> {
+        [
+            "train",
+            "--recipe",
+            "sentiment",
+            "--train-size",
+            "64",
+            "--validation-size",
+            "16",
+            "--test-size",
+            "16",
+            "--max-length",
+            "32",
+            "--per-device-train-batch-size",
+            "8",
+            "--max-steps",
+            "24",
+            "--eval-strategy",
+            "no",
+            "--save-strategy",
+            "steps",
+            "--save-steps",
+            "4",
+            "--load-best-model-at-end",
+            "false",
+            "--device",
+            "cpu",
+            "--quiet",
+            "--output-dir",
+            dir.to_str().unwrap(),
+        ]
+        .iter()
+        .map(|s| s.to_string())
+        .collect()
+    };
+    let spawn = |dir: &Path, extra: &[&str]| {
+        Command::new(env!("CARGO_BIN_EXE_ft"))
+            .args(args(dir))
+            .args(extra)
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap()
+    };
+    let straight = tmp.path().join("straight");
+    let out = spawn(&straight, &[]).wait_with_output().unwrap();
+    assert!(out.status.success(), "{}", stderr(&out));
+    let want = sha256(&straight.join("model.safetensors"));
+
+    // SIGKILL: nothing gets to run; the atomic checkpoints are all there is.
+    let killed = tmp.path().join("killed");
+    let mut child = spawn(&killed, &[]);
+    wait_for(&killed.join("checkpoint-8"), &mut child);
+    child.kill().unwrap();
+    child.wait().unwrap();
+    assert!(
+        !killed.join("model.safetensors").exists(),
+        "the run was killed before finishing"
+    );
+    let out = spawn(&killed, &["--resume-from-checkpoint", "latest"])
+        .wait_with_output()
+        .unwrap();
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(
+        sha256(&killed.join("model.safetensors")),
+        want,
+        "killed + resumed != uninterrupted"
+    );
+
+    // Ctrl-C: the step in flight finishes, a checkpoint is saved, exit code 130.
+    let interrupted = tmp.path().join("interrupted");
+    let mut child = spawn(&interrupted, &[]);
+    wait_for(&interrupted.join("checkpoint-4"), &mut child);
+    Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(out.status.code(), Some(130), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("interrupted at global step"),
+        "{}",
+        stderr(&out)
+    );
+    let out = spawn(&interrupted, &["--resume-from-checkpoint", "latest"])
+        .wait_with_output()
+        .unwrap();
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(
+        sha256(&interrupted.join("model.safetensors")),
+        want,
+        "interrupted + resumed != uninterrupted"
+    );
+}
+
+#[test]
+fn a_tokenizer_that_does_not_fit_the_weights_is_refused() {
+    let tmp = tempfile::tempdir().unwrap();
+    let real = ft_tests::asset("minilm-l6");
+    let model = tmp.path().join("model");
+    std::fs::create_dir_all(&model).unwrap();
+    let mut config: Value =
+        serde_json::from_str(&std::fs::read_to_string(real.join("config.json")).unwrap()).unwrap();
+    config["vocab_size"] = 1000.into();
+    std::fs::write(model.join("config.json"), config.to_string()).unwrap();
+    std::fs::copy(real.join("tokenizer.json"), model.join("tokenizer.json")).unwrap();
+    let out = ft(&[
+        "train",
+        "--recipe",
+        "sentiment",
+        "--model",
+        model.to_str().unwrap(),
+        "--train-size",
+        "16",
+        "--validation-size",
+        "8",
+        "--test-size",
+        "8",
+        "--output-dir",
+        tmp.path().join("run").to_str().unwrap(),
+    ]);
+    assert_eq!(out.status.code(), Some(1));
+    let err = stderr(&out);
+    assert!(
+        err.contains("30522") && err.contains("1000") && err.contains("do not belong together"),
+        "{err}"
+    );
 }

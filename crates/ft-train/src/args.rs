@@ -186,6 +186,12 @@ pub struct TrainingArgs {
     /// `auto` (CUDA if available), `cpu`, `cuda`, `cuda:N`.
     #[serde(default = "d_device")]
     pub device: String,
+    /// fp16 mixed precision with dynamic loss scaling (CUDA only).
+    #[serde(default)]
+    pub fp16: bool,
+    /// bf16 mixed precision (not available through tch 0.26; refused with a reason).
+    #[serde(default)]
+    pub bf16: bool,
     /// Print nothing but errors and the final summary.
     #[serde(default)]
     pub quiet: bool,
@@ -207,19 +213,28 @@ impl TrainingArgs {
             return Err("gradient_accumulation_steps must be at least 1".into());
         }
         if !(self.learning_rate > 0.0 && self.learning_rate.is_finite()) {
-            return Err(format!("learning_rate must be positive, got {}", self.learning_rate));
+            return Err(format!(
+                "learning_rate must be positive, got {}",
+                self.learning_rate
+            ));
         }
         if self.max_steps.is_none() && self.num_train_epochs <= 0.0 {
             return Err("num_train_epochs must be positive (or set max_steps)".into());
         }
-        if self.eval_strategy == IntervalStrategy::Steps && self.eval_steps.unwrap_or(self.logging_steps) == 0 {
+        if self.eval_strategy == IntervalStrategy::Steps
+            && self.eval_steps.unwrap_or(self.logging_steps) == 0
+        {
             return Err("eval_steps must be at least 1".into());
         }
         if self.load_best_model_at_end {
             if self.eval_strategy == IntervalStrategy::No {
-                return Err("load_best_model_at_end needs an eval_strategy (steps or epoch)".into());
+                return Err(
+                    "load_best_model_at_end needs an eval_strategy (steps or epoch)".into(),
+                );
             }
-            if self.save_strategy != IntervalStrategy::No && self.save_strategy != self.eval_strategy {
+            if self.save_strategy != IntervalStrategy::No
+                && self.save_strategy != self.eval_strategy
+            {
                 return Err(format!(
                     "load_best_model_at_end needs save_strategy ({:?}) to match eval_strategy ({:?})",
                     self.save_strategy, self.eval_strategy
@@ -230,7 +245,10 @@ impl TrainingArgs {
             return Err("early_stopping_patience needs an eval_strategy (steps or epoch)".into());
         }
         if !(0.0..1.0).contains(&self.warmup_ratio) {
-            return Err(format!("warmup_ratio must be in [0, 1), got {}", self.warmup_ratio));
+            return Err(format!(
+                "warmup_ratio must be in [0, 1), got {}",
+                self.warmup_ratio
+            ));
         }
         Ok(())
     }

@@ -20,7 +20,10 @@ impl TensorBatch {
                 HostData::I64(v) => Tensor::from_slice(v),
                 HostData::F32(v) => Tensor::from_slice(v),
             };
-            tensors.insert(name.clone(), tensor.view(shape.as_slice()).to_device(device));
+            tensors.insert(
+                name.clone(),
+                tensor.view(shape.as_slice()).to_device(device),
+            );
         }
         Ok(TensorBatch {
             tensors,

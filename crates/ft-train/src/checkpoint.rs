@@ -31,7 +31,11 @@ pub fn checkpoint_dir(output_dir: &Path, step: usize) -> PathBuf {
 
 /// The global step of a `checkpoint-<N>` folder name.
 pub fn step_of(dir: &Path) -> Option<usize> {
-    dir.file_name()?.to_str()?.strip_prefix("checkpoint-")?.parse().ok()
+    dir.file_name()?
+        .to_str()?
+        .strip_prefix("checkpoint-")?
+        .parse()
+        .ok()
 }
 
 /// Every complete checkpoint in `output_dir`, oldest first.
@@ -53,7 +57,11 @@ fn sync_dir(dir: &Path) -> std::io::Result<()> {
 }
 
 /// Writes a checkpoint: `write_files` fills a temporary folder, which becomes `checkpoint-<step>`.
-pub fn save(output_dir: &Path, step: usize, write_files: impl FnOnce(&Path) -> Result<()>) -> Result<PathBuf> {
+pub fn save(
+    output_dir: &Path,
+    step: usize,
+    write_files: impl FnOnce(&Path) -> Result<()>,
+) -> Result<PathBuf> {
     let target = checkpoint_dir(output_dir, step);
     let tmp = output_dir.join(format!(".checkpoint-{step}.tmp"));
     let result = (|| -> Result<()> {
@@ -95,7 +103,8 @@ pub fn rotate(output_dir: &Path, limit: usize, keep: Option<usize>) -> Result<()
         if Some(step) == keep {
             continue;
         }
-        std::fs::remove_dir_all(&path).with_context(|| format!("removing old {}", path.display()))?;
+        std::fs::remove_dir_all(&path)
+            .with_context(|| format!("removing old {}", path.display()))?;
         excess -= 1;
     }
     Ok(())
@@ -123,24 +132,37 @@ pub fn load_weights_exact(vs: &VarStore, file: &Path) -> Result<()> {
     tch::no_grad(|| -> Result<()> {
         for (name, t) in tensors {
             let Some(mut var) = vars.remove(&name) else {
-                bail!("{} holds `{name}`, which this model does not have", file.display());
+                bail!(
+                    "{} holds `{name}`, which this model does not have",
+                    file.display()
+                );
             };
             if var.size() != t.size() {
-                bail!("{}: `{name}` has shape {:?}, the model {:?}", file.display(), t.size(), var.size());
+                bail!(
+                    "{}: `{name}` has shape {:?}, the model {:?}",
+                    file.display(),
+                    t.size(),
+                    var.size()
+                );
             }
             var.copy_(&t);
         }
         Ok(())
     })?;
     if let Some(name) = vars.keys().next() {
-        bail!("{} lacks `{name}` (and {} more)", file.display(), vars.len() - 1);
+        bail!(
+            "{} lacks `{name}` (and {} more)",
+            file.display(),
+            vars.len() - 1
+        );
     }
     Ok(())
 }
 
 pub fn read_state(dir: &Path) -> Result<TrainerState> {
     let path = dir.join(STATE_FILE);
-    let text = std::fs::read_to_string(&path).with_context(|| format!("reading {}", path.display()))?;
+    let text =
+        std::fs::read_to_string(&path).with_context(|| format!("reading {}", path.display()))?;
     serde_json::from_str(&text).with_context(|| format!("parsing {}", path.display()))
 }
 
@@ -165,7 +187,10 @@ mod tests {
         rotate(tmp.path(), 2, Some(10)).unwrap();
         let steps: Vec<usize> = list(tmp.path()).into_iter().map(|(s, _)| s).collect();
         assert_eq!(steps, vec![10, 40]);
-        assert_eq!(resolve_resume(tmp.path(), "latest").unwrap(), checkpoint_dir(tmp.path(), 40));
+        assert_eq!(
+            resolve_resume(tmp.path(), "latest").unwrap(),
+            checkpoint_dir(tmp.path(), 40)
+        );
     }
 
     #[test]
@@ -174,7 +199,10 @@ mod tests {
         fake(tmp.path(), 5);
         let err = save(tmp.path(), 6, |_| anyhow::bail!("No space left on device")).unwrap_err();
         let msg = format!("{err:#}");
-        assert!(msg.contains("checkpoint-6") && msg.contains("checkpoint-5 is intact"), "{msg}");
+        assert!(
+            msg.contains("checkpoint-6") && msg.contains("checkpoint-5 is intact"),
+            "{msg}"
+        );
         assert!(msg.contains("No space left"), "{msg}");
         assert_eq!(list(tmp.path()).len(), 1);
         assert!(!tmp.path().join(".checkpoint-6.tmp").exists());

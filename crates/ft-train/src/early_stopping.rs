@@ -30,12 +30,22 @@ impl EarlyStopping {
     }
 
     /// Records an evaluation at `step`; says whether training should stop.
-    pub fn observe(&mut self, result: &EvalResult, step: usize, state: &mut TrainerState) -> Result<Verdict> {
+    pub fn observe(
+        &mut self,
+        result: &EvalResult,
+        step: usize,
+        state: &mut TrainerState,
+    ) -> Result<Verdict> {
         let Some(&value) = result.metrics.get(&self.metric) else {
             bail!(
                 "metric_for_best_model `{}` is not among the evaluation's metrics: {}",
                 self.metric,
-                result.metrics.keys().cloned().collect::<Vec<_>>().join(", ")
+                result
+                    .metrics
+                    .keys()
+                    .cloned()
+                    .collect::<Vec<_>>()
+                    .join(", ")
             );
         };
         let is_best = match state.best_metric {
@@ -88,7 +98,12 @@ mod tests {
         let mut state = TrainerState::default();
         let mut es = EarlyStopping::new(&args, &state);
         // 0.70 best, 0.80 best, 0.805 is best but within the threshold (1 strike), 0.79 (2 strikes) -> stop.
-        let scripted = [(0.70, Verdict::Continue), (0.80, Verdict::Continue), (0.805, Verdict::Continue), (0.79, Verdict::Stop)];
+        let scripted = [
+            (0.70, Verdict::Continue),
+            (0.80, Verdict::Continue),
+            (0.805, Verdict::Continue),
+            (0.79, Verdict::Stop),
+        ];
         for (i, (acc, want)) in scripted.into_iter().enumerate() {
             let v = es.observe(&result(acc), (i + 1) * 10, &mut state).unwrap();
             assert_eq!(v, want, "evaluation {}", i + 1);
@@ -104,7 +119,12 @@ mod tests {
             ..Default::default()
         };
         let mut state = TrainerState::default();
-        let err = EarlyStopping::new(&args, &state).observe(&result(0.5), 1, &mut state).unwrap_err();
-        assert!(err.to_string().contains("`f1`") && err.to_string().contains("accuracy"), "{err}");
+        let err = EarlyStopping::new(&args, &state)
+            .observe(&result(0.5), 1, &mut state)
+            .unwrap_err();
+        assert!(
+            err.to_string().contains("`f1`") && err.to_string().contains("accuracy"),
+            "{err}"
+        );
     }
 }

@@ -36,7 +36,8 @@ pub struct EvalResult {
 
 impl Evaluation {
     pub fn classification(labels: &[String]) -> Result<Evaluation> {
-        let acc = ClassificationAccumulator::new(labels.len())?.with_class_names(labels.to_vec())?;
+        let acc =
+            ClassificationAccumulator::new(labels.len())?.with_class_names(labels.to_vec())?;
         Ok(Evaluation::new(Metrics::Classification(acc)))
     }
 

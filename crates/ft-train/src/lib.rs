@@ -10,11 +10,13 @@
 //! Output directory: `training_args.json`, `train_log.jsonl`, `checkpoint-<step>/`
 //! (`model.safetensors`, `config.json`, `optimizer.safetensors`, `trainer_state.json`), and the
 //! final model in the upstream layout.
+pub mod amp;
 pub mod args;
 pub mod batch;
 pub mod checkpoint;
 pub mod early_stopping;
 pub mod evaluation;
+pub mod interrupt;
 pub mod log;
 pub mod optim_setup;
 pub mod progress;
@@ -29,9 +31,9 @@ pub mod trainer;
 pub use args::{IntervalStrategy, TrainingArgs};
 pub use batch::TensorBatch;
 pub use evaluation::{EvalResult, Evaluation};
+pub use run_config::{DataConfig, RunConfig, TaskKind};
+pub use saved_run::{Prediction, SavedRun};
 pub use task::{LossSum, Task};
+pub use text_run::{run_text, TextRunOutcome};
 pub use text_task::TextTask;
 pub use trainer::{summarize, TrainOutcome, Trainer};
-pub use run_config::{DataConfig, RunConfig, TaskKind};
-pub use text_run::{run_text, TextRunOutcome};
-pub use saved_run::{Prediction, SavedRun};

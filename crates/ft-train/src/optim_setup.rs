@@ -4,11 +4,11 @@ use crate::args::TrainingArgs;
 use anyhow::{bail, Result};
 use ft_models::LayerGroup;
 use ft_optim::freeze::{FreezePlan, FreezeStrategy};
+use ft_optim::groups::ParamGroup;
 use ft_optim::groups::{param_groups as build_groups, GroupConfig};
+use ft_optim::l2sp::L2Sp;
 use ft_optim::optimizer::{Adam, AdamW, AdamWConfig, Optimizer, Sgd, SgdConfig};
 use ft_optim::schedule::{Schedule, ScheduleKind};
-use ft_optim::groups::ParamGroup;
-use ft_optim::l2sp::L2Sp;
 use tch::nn::VarStore;
 
 pub fn freeze_plan(args: &TrainingArgs, groups: &[LayerGroup]) -> Result<FreezePlan> {
@@ -21,7 +21,9 @@ pub fn freeze_plan(args: &TrainingArgs, groups: &[LayerGroup]) -> Result<FreezeP
         "gradual" => FreezeStrategy::Gradual {
             every_epochs: args.unfreeze_every_epochs.unwrap_or(1),
         },
-        other => bail!("freeze_strategy `{other}` is not one of full, partial, linear-probe, gradual"),
+        other => {
+            bail!("freeze_strategy `{other}` is not one of full, partial, linear-probe, gradual")
+        }
     };
     let strategy = if args.freeze.is_empty() && args.unfreeze.is_empty() {
         strategy
@@ -36,7 +38,11 @@ pub fn freeze_plan(args: &TrainingArgs, groups: &[LayerGroup]) -> Result<FreezeP
     Ok(FreezePlan::new(strategy, groups)?)
 }
 
-pub fn param_groups(args: &TrainingArgs, vs: &VarStore, groups: &[LayerGroup]) -> Result<Vec<ParamGroup>> {
+pub fn param_groups(
+    args: &TrainingArgs,
+    vs: &VarStore,
+    groups: &[LayerGroup],
+) -> Result<Vec<ParamGroup>> {
     let config = GroupConfig {
         weight_decay: args.weight_decay,
         layerwise_lr_decay: args.layerwise_lr_decay,

@@ -6,15 +6,24 @@ use serde_json::json;
 use std::path::Path;
 
 fn git_commit() -> Option<String> {
-    let out = std::process::Command::new("git").args(["rev-parse", "HEAD"]).output().ok()?;
-    out.status.success().then(|| String::from_utf8_lossy(&out.stdout).trim().to_string())
+    let out = std::process::Command::new("git")
+        .args(["rev-parse", "HEAD"])
+        .output()
+        .ok()?;
+    out.status
+        .success()
+        .then(|| String::from_utf8_lossy(&out.stdout).trim().to_string())
 }
 
 fn hashes_under(path: &Path) -> serde_json::Map<String, serde_json::Value> {
     let mut map = serde_json::Map::new();
     let files: Vec<std::path::PathBuf> = if path.is_dir() {
         let mut v: Vec<_> = std::fs::read_dir(path)
-            .map(|rd| rd.filter_map(|e| e.ok().map(|e| e.path())).filter(|p| p.is_file()).collect())
+            .map(|rd| {
+                rd.filter_map(|e| e.ok().map(|e| e.path()))
+                    .filter(|p| p.is_file())
+                    .collect()
+            })
             .unwrap_or_default();
         v.sort();
         v
@@ -31,12 +40,18 @@ fn hashes_under(path: &Path) -> serde_json::Map<String, serde_json::Value> {
 
 pub fn write_run_json(out: &Path, config: &RunConfig, model_dir: &Path) -> Result<()> {
     let mut data_files = serde_json::Map::new();
-    for file in [Some(&config.data.train_file), config.data.validation_file.as_ref(), config.data.test_file.as_ref()]
-        .into_iter()
-        .flatten()
+    for file in [
+        Some(&config.data.train_file),
+        config.data.validation_file.as_ref(),
+        config.data.test_file.as_ref(),
+    ]
+    .into_iter()
+    .flatten()
     {
         let path = match &config.data.dataset {
-            Some(name) if file.is_relative() => ft_data::assets::Cache::from_env().resolve(name)?.join(file),
+            Some(name) if file.is_relative() => {
+                ft_data::assets::Cache::from_env().resolve(name)?.join(file)
+            }
             _ => file.clone(),
         };
         data_files.extend(hashes_under(&path));

@@ -48,23 +48,40 @@ pub struct Prediction {
 impl SavedRun {
     pub fn open(dir: &Path, device: tch::Device) -> Result<SavedRun> {
         let config_path = dir.join("run_config.json");
-        let text = std::fs::read_to_string(&config_path)
-            .with_context(|| format!("{} is not an ft run directory (no run_config.json)", dir.display()))?;
-        let config: RunConfig = serde_json::from_str(&text).with_context(|| format!("parsing {}", config_path.display()))?;
+        let text = std::fs::read_to_string(&config_path).with_context(|| {
+            format!(
+                "{} is not an ft run directory (no run_config.json)",
+                dir.display()
+            )
+        })?;
+        let config: RunConfig = serde_json::from_str(&text)
+            .with_context(|| format!("parsing {}", config_path.display()))?;
         let bert_config = BertConfig::from_dir(dir)?;
         let labels = bert_config.labels().unwrap_or_default();
         let task_kind = match config.task {
-            TaskKind::SeqCls => BertTask::SequenceClassification { num_labels: labels.len() as i64 },
-            TaskKind::TokenCls => BertTask::TokenClassification { num_labels: labels.len() as i64 },
+            TaskKind::SeqCls => BertTask::SequenceClassification {
+                num_labels: labels.len() as i64,
+            },
+            TaskKind::TokenCls => BertTask::TokenClassification {
+                num_labels: labels.len() as i64,
+            },
             TaskKind::Regression => BertTask::Regression,
         };
         let vs = VarStore::new(device);
         let model = BertForTask::new(&vs.root(), &bert_config, task_kind)?;
         let report = model.load_pretrained(&vs, &dir.join("model.safetensors"))?;
         if !report.newly_initialised.is_empty() {
-            bail!("{} lacks the trained head ({})", dir.display(), report.newly_initialised.join(", "));
+            bail!(
+                "{} lacks the trained head ({})",
+                dir.display(),
+                report.newly_initialised.join(", ")
+            );
         }
-        let labels = if config.task == TaskKind::Regression { Vec::new() } else { labels };
+        let labels = if config.task == TaskKind::Regression {
+            Vec::new()
+        } else {
+            labels
+        };
         let tokenizer = Tokenizer::from_dir(dir)?;
         let task = TextTask::new(model, labels.clone(), LossOptions::default());
         Ok(SavedRun {
@@ -127,11 +144,16 @@ impl SavedRun {
             .enumerate()
             .map(|(i, t)| Example {
                 input: match self.config.task {
-                    TaskKind::TokenCls => TextInput::Words(t.split_whitespace().map(str::to_string).collect()),
+                    TaskKind::TokenCls => {
+                        TextInput::Words(t.split_whitespace().map(str::to_string).collect())
+                    }
                     _ => TextInput::Single(t.clone()),
                 },
                 target: Target::None,
-                location: ft_data::Location { line: i as u64 + 1, ..location.clone() },
+                location: ft_data::Location {
+                    line: i as u64 + 1,
+                    ..location.clone()
+                },
             })
             .collect();
         let loader = self.loader(&examples, None)?;
@@ -147,7 +169,10 @@ impl SavedRun {
                 let text = texts[example].clone();
                 let row = logits.get(r as i64);
                 let pred = match self.config.task {
-                    TaskKind::Regression => Prediction { value: Some(row.double_value(&[0])), ..Prediction::bare(text) },
+                    TaskKind::Regression => Prediction {
+                        value: Some(row.double_value(&[0])),
+                        ..Prediction::bare(text)
+                    },
                     TaskKind::SeqCls => {
                         let probs = Vec::<f64>::try_from(row.softmax(-1, tch::Kind::Double))?;
                         let best = argmax(&probs);
@@ -160,16 +185,29 @@ impl SavedRun {
                     }
                     TaskKind::TokenCls => {
                         let ids = Vec::<i64>::try_from(row.argmax(-1, false))?;
-                        let word_ids = &host.word_ids.as_ref().context("NER batches carry word ids")?[r];
-                        let words: Vec<String> = text.split_whitespace().map(str::to_string).collect();
+                        let word_ids = &host
+                            .word_ids
+                            .as_ref()
+                            .context("NER batches carry word ids")?[r];
+                        let words: Vec<String> =
+                            text.split_whitespace().map(str::to_string).collect();
                         let per_word = ft_data::text::word_predictions(word_ids, &ids, words.len());
                         let tags = words
                             .into_iter()
                             .zip(per_word)
                             // A word cut off by max_length gets no prediction: say so, don't guess.
-                            .map(|(w, p)| (w, p.map(|id| self.labels[id as usize].clone()).unwrap_or_else(|| "O (truncated)".into())))
+                            .map(|(w, p)| {
+                                (
+                                    w,
+                                    p.map(|id| self.labels[id as usize].clone())
+                                        .unwrap_or_else(|| "O (truncated)".into()),
+                                )
+                            })
                             .collect();
-                        Prediction { tags: Some(tags), ..Prediction::bare(text) }
+                        Prediction {
+                            tags: Some(tags),
+                            ..Prediction::bare(text)
+                        }
                     }
                 };
                 out.push(pred);
@@ -195,6 +233,12 @@ impl Prediction {
 fn argmax(xs: &[f64]) -> usize {
     xs.iter()
         .enumerate()
-        .fold((0, f64::NEG_INFINITY), |best, (i, &x)| if x > best.1 { (i, x) } else { best })
+        .fold((0, f64::NEG_INFINITY), |best, (i, &x)| {
+            if x > best.1 {
+                (i, x)
+            } else {
+                best
+            }
+        })
         .0
 }

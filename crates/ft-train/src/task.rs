@@ -25,7 +25,12 @@ pub trait Task {
     /// A fresh metric accumulator for this task.
     fn new_evaluation(&self) -> Result<Evaluation>;
     /// Forward in eval mode (no grad) and feed predictions and the loss to `evaluation`.
-    fn evaluate_batch(&self, batch: &TensorBatch, host: &HostBatch, evaluation: &mut Evaluation) -> Result<()>;
+    fn evaluate_batch(
+        &self,
+        batch: &TensorBatch,
+        host: &HostBatch,
+        evaluation: &mut Evaluation,
+    ) -> Result<()>;
     /// Writes the model in its upstream layout (e.g. HF `config.json` + `model.safetensors`).
     fn save(&self, vs: &VarStore, dir: &Path) -> Result<()>;
 }

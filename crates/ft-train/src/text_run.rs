@@ -6,7 +6,10 @@ use crate::text_task::TextTask;
 use crate::trainer::{summarize, TrainOutcome, Trainer};
 use crate::EvalResult;
 use anyhow::{bail, Context, Result};
-use ft_data::text::{read_class_folders, read_conll, read_csv, read_jsonl, ConllSpec, CsvSpec, EncodeOptions, JsonlSpec, LabelFilter, Tokenizer};
+use ft_data::text::{
+    read_class_folders, read_conll, read_csv, read_jsonl, ConllSpec, CsvSpec, EncodeOptions,
+    JsonlSpec, LabelFilter, Tokenizer,
+};
 use ft_data::{split_seeded, Example, LabelMap, Loader, Sampler, SplitSizes};
 use ft_models::bert::{BertConfig, BertForTask, BertTask};
 use ft_optim::loss::{balanced_class_weights, LossOptions};
@@ -28,19 +31,26 @@ pub fn resolve_model(spec: &str) -> Result<PathBuf> {
     let dir = if path.exists() {
         path.to_path_buf()
     } else {
-        ft_data::assets::Cache::from_env().resolve(spec).with_context(|| {
-            format!("`{spec}` is neither a model directory nor a fetched cache model")
-        })?
+        ft_data::assets::Cache::from_env()
+            .resolve(spec)
+            .with_context(|| {
+                format!("`{spec}` is neither a model directory nor a fetched cache model")
+            })?
     };
     if !dir.join("config.json").is_file() {
-        bail!("{} has no config.json: not a model directory", dir.display());
+        bail!(
+            "{} has no config.json: not a model directory",
+            dir.display()
+        );
     }
     Ok(dir)
 }
 
 fn resolve_data_file(data: &DataConfig, file: &Path) -> Result<PathBuf> {
     let path = match &data.dataset {
-        Some(name) if file.is_relative() => ft_data::assets::Cache::from_env().resolve(name)?.join(file),
+        Some(name) if file.is_relative() => {
+            ft_data::assets::Cache::from_env().resolve(name)?.join(file)
+        }
         _ => file.to_path_buf(),
     };
     if !path.exists() {
@@ -56,7 +66,10 @@ fn format_of(data: &DataConfig, path: &Path) -> String {
     if path.is_dir() {
         return "folder".into();
     }
-    let name = path.file_name().map(|n| n.to_string_lossy().to_lowercase()).unwrap_or_default();
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().to_lowercase())
+        .unwrap_or_default();
     let name = name.trim_end_matches(".gz").trim_end_matches(".bz2");
     if name.ends_with(".jsonl") || name.ends_with(".json") {
         "jsonl".into()
@@ -72,10 +85,15 @@ fn format_of(data: &DataConfig, path: &Path) -> String {
 /// Reads one data file with the configured reader.
 pub fn read_examples(data: &DataConfig, task: TaskKind, file: &Path) -> Result<Vec<Example>> {
     let path = resolve_data_file(data, file)?;
-    let filter = data.label_map.as_deref().map(LabelFilter::parse).transpose()?;
+    let filter = data
+        .label_map
+        .as_deref()
+        .map(LabelFilter::parse)
+        .transpose()?;
     let examples = match format_of(data, &path).as_str() {
         "csv" | "tsv" => {
-            let mut spec = CsvSpec::new(data.text_column.as_str()).label(data.label_column.as_str());
+            let mut spec =
+                CsvSpec::new(data.text_column.as_str()).label(data.label_column.as_str());
             if let Some(pair) = &data.text_pair_column {
                 spec = spec.pair(pair.as_str());
             }
@@ -126,8 +144,16 @@ pub fn load_splits(config: &RunConfig) -> Result<(Vec<Example>, Vec<Example>, Ve
                     test: test.unwrap_or(0),
                 },
                 _ => {
-                    let validation = if v.is_some() { 0.0 } else { data.validation_fraction.unwrap_or(0.1) };
-                    let test = if t.is_some() { 0.0 } else { data.test_fraction.unwrap_or(0.1) };
+                    let validation = if v.is_some() {
+                        0.0
+                    } else {
+                        data.validation_fraction.unwrap_or(0.1)
+                    };
+                    let test = if t.is_some() {
+                        0.0
+                    } else {
+                        data.test_fraction.unwrap_or(0.1)
+                    };
                     SplitSizes::Fractions {
                         train: 1.0 - validation - test,
                         validation,
@@ -189,7 +215,10 @@ pub fn run_text(config: &RunConfig) -> Result<TextRunOutcome> {
         train.len(),
         validation.len(),
         test.len(),
-        labels.as_ref().map(|l| format!(", labels: {}", l.labels().join(", "))).unwrap_or_default()
+        labels
+            .as_ref()
+            .map(|l| format!(", labels: {}", l.labels().join(", ")))
+            .unwrap_or_default()
     );
 
     let tokenizer = Tokenizer::from_dir(&model_dir)?;
@@ -203,18 +232,19 @@ pub fn run_text(config: &RunConfig) -> Result<TextRunOutcome> {
         );
     }
     let opts = EncodeOptions::new(config.data.max_length).threads(2);
-    let encode = |split: &str, examples: &[Example]| -> Result<Option<Arc<Vec<ft_data::Encoded>>>> {
-        if examples.is_empty() {
-            return Ok(None);
-        }
-        let (encoded, report) = tokenizer
-            .encode_examples(examples, labels.as_ref(), &opts)
-            .with_context(|| format!("tokenizing the {split} split"))?;
-        if !args.quiet {
-            println!("{split}: {report}");
-        }
-        Ok(Some(Arc::new(encoded)))
-    };
+    let encode =
+        |split: &str, examples: &[Example]| -> Result<Option<Arc<Vec<ft_data::Encoded>>>> {
+            if examples.is_empty() {
+                return Ok(None);
+            }
+            let (encoded, report) = tokenizer
+                .encode_examples(examples, labels.as_ref(), &opts)
+                .with_context(|| format!("tokenizing the {split} split"))?;
+            if !args.quiet {
+                println!("{split}: {report}");
+            }
+            Ok(Some(Arc::new(encoded)))
+        };
     let train_rows = encode("train", &train)?.context("the training split is empty")?;
     let eval_rows = encode("validation", &validation)?;
     let test_rows = encode("test", &test)?;
@@ -224,9 +254,20 @@ pub fn run_text(config: &RunConfig) -> Result<TextRunOutcome> {
     } else {
         Sampler::Random
     };
-    let train_loader = Loader::new(train_rows.clone(), sampler, tokenizer.collator(), args.per_device_train_batch_size)?.seed(args.seed);
+    let train_loader = Loader::new(
+        train_rows.clone(),
+        sampler,
+        tokenizer.collator(),
+        args.per_device_train_batch_size,
+    )?
+    .seed(args.seed);
     let eval_loader = |rows: &Arc<Vec<ft_data::Encoded>>| {
-        Loader::new(rows.clone(), Sampler::Sequential, tokenizer.collator(), args.per_device_eval_batch_size)
+        Loader::new(
+            rows.clone(),
+            Sampler::Sequential,
+            tokenizer.collator(),
+            args.per_device_eval_batch_size,
+        )
     };
     let eval_loader_v = eval_rows.as_ref().map(eval_loader).transpose()?;
     let test_loader = test_rows.as_ref().map(eval_loader).transpose()?;
@@ -234,11 +275,18 @@ pub fn run_text(config: &RunConfig) -> Result<TextRunOutcome> {
     let device = device(&args.device)?;
     tch::manual_seed(args.seed as i64);
     let vs = VarStore::new(device);
-    let label_names: Vec<String> = labels.as_ref().map(|l| l.labels().to_vec()).unwrap_or_default();
+    let label_names: Vec<String> = labels
+        .as_ref()
+        .map(|l| l.labels().to_vec())
+        .unwrap_or_default();
     if !label_names.is_empty() {
         bert_config.set_labels(&label_names);
     }
-    let model = BertForTask::new(&vs.root(), &bert_config, bert_task(config.task, label_names.len()))?;
+    let model = BertForTask::new(
+        &vs.root(),
+        &bert_config,
+        bert_task(config.task, label_names.len()),
+    )?;
     let weights = model_dir.join("model.safetensors");
     let report = model.load_pretrained(&vs, &weights)?;
     if !args.quiet {
@@ -258,7 +306,11 @@ pub fn run_text(config: &RunConfig) -> Result<TextRunOutcome> {
         }
         (Some(spec), _) => Some(
             spec.split(',')
-                .map(|w| w.trim().parse::<f64>().with_context(|| format!("class_weights: `{w}` is not a number")))
+                .map(|w| {
+                    w.trim()
+                        .parse::<f64>()
+                        .with_context(|| format!("class_weights: `{w}` is not a number"))
+                })
                 .collect::<Result<Vec<_>>>()?,
         ),
     };
@@ -270,7 +322,10 @@ pub fn run_text(config: &RunConfig) -> Result<TextRunOutcome> {
     let mut trainer = Trainer::new(args.clone(), &task, &vs)?;
     let outcome = trainer.fit(&train_loader, eval_loader_v.as_ref())?;
 
-    let test_result = test_loader.as_ref().map(|l| trainer.evaluate(l)).transpose()?;
+    let test_result = test_loader
+        .as_ref()
+        .map(|l| trainer.evaluate(l))
+        .transpose()?;
     if let Some(r) = &test_result {
         println!("test: {}", summarize(r));
     }
@@ -289,10 +344,16 @@ fn write_run_files(
     outcome: &TrainOutcome,
     test: Option<&EvalResult>,
 ) -> Result<()> {
-    for name in ["tokenizer.json", "vocab.txt", "tokenizer_config.json", "special_tokens_map.json"] {
+    for name in [
+        "tokenizer.json",
+        "vocab.txt",
+        "tokenizer_config.json",
+        "special_tokens_map.json",
+    ] {
         let src = model_dir.join(name);
         if src.is_file() {
-            std::fs::copy(&src, out.join(name)).with_context(|| format!("copying {name} into {}", out.display()))?;
+            std::fs::copy(&src, out.join(name))
+                .with_context(|| format!("copying {name} into {}", out.display()))?;
         }
     }
     let metrics = json!({
@@ -305,11 +366,17 @@ fn write_run_files(
         "train_runtime": outcome.train_seconds,
         "train_samples_per_second": outcome.train_samples_per_second,
     });
-    std::fs::write(out.join("metrics.json"), serde_json::to_string_pretty(&metrics)?)?;
+    std::fs::write(
+        out.join("metrics.json"),
+        serde_json::to_string_pretty(&metrics)?,
+    )?;
     if let Some(t) = test {
         std::fs::write(out.join("test_report.txt"), &t.report)?;
     }
-    std::fs::write(out.join("run_config.json"), serde_json::to_string_pretty(config)?)?;
+    std::fs::write(
+        out.join("run_config.json"),
+        serde_json::to_string_pretty(config)?,
+    )?;
     crate::provenance::write_run_json(out, config, model_dir)?;
     Ok(())
 }

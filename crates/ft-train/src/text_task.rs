@@ -48,7 +48,8 @@ impl TextTask {
                     count: target.size()[0] as f64,
                 }
             }
-            BertTask::SequenceClassification { num_labels } | BertTask::TokenClassification { num_labels } => {
+            BertTask::SequenceClassification { num_labels }
+            | BertTask::TokenClassification { num_labels } => {
                 let (sum, count) = cross_entropy_sum(
                     &logits.view([-1, num_labels]),
                     &labels.view([-1]),
@@ -61,11 +62,19 @@ impl TextTask {
 }
 
 fn to_vec_i64(t: &Tensor) -> Result<Vec<i64>> {
-    Ok(Vec::<i64>::try_from(t.to_device(tch::Device::Cpu).to_kind(Kind::Int64).view([-1]))?)
+    Ok(Vec::<i64>::try_from(
+        t.to_device(tch::Device::Cpu)
+            .to_kind(Kind::Int64)
+            .view([-1]),
+    )?)
 }
 
 fn to_vec_f32(t: &Tensor) -> Result<Vec<f32>> {
-    Ok(Vec::<f32>::try_from(t.to_device(tch::Device::Cpu).to_kind(Kind::Float).view([-1]))?)
+    Ok(Vec::<f32>::try_from(
+        t.to_device(tch::Device::Cpu)
+            .to_kind(Kind::Float)
+            .view([-1]),
+    )?)
 }
 
 impl Task for TextTask {
@@ -86,7 +95,12 @@ impl Task for TextTask {
         })
     }
 
-    fn evaluate_batch(&self, batch: &TensorBatch, _host: &HostBatch, ev: &mut Evaluation) -> Result<()> {
+    fn evaluate_batch(
+        &self,
+        batch: &TensorBatch,
+        _host: &HostBatch,
+        ev: &mut Evaluation,
+    ) -> Result<()> {
         let modes = GroupModes::all(self.layer_groups().len(), false);
         let logits = tch::no_grad(|| self.logits(batch, &modes))?;
         let labels = batch.require("labels")?;

@@ -54,9 +54,16 @@ fn reseed(seed: u64, step: usize, micro: usize) {
 
 impl<'a> Trainer<'a> {
     pub fn new(args: TrainingArgs, task: &'a dyn Task, vs: &'a VarStore) -> Result<Trainer<'a>> {
-        args.validate().map_err(anyhow::Error::msg).context("invalid training arguments")?;
+        args.validate()
+            .map_err(anyhow::Error::msg)
+            .context("invalid training arguments")?;
         let device = vs.device();
-        Ok(Trainer { args, task, vs, device })
+        Ok(Trainer {
+            args,
+            task,
+            vs,
+            device,
+        })
     }
 
     /// Evaluates on a loader's data in order (no shuffling), in eval mode, without gradients.
@@ -76,7 +83,10 @@ impl<'a> Trainer<'a> {
         let out = args.output_dir.clone();
         std::fs::create_dir_all(&out).with_context(|| format!("creating {}", out.display()))?;
         if args.eval_strategy != IntervalStrategy::No && eval.is_none() {
-            bail!("eval_strategy is {:?} but no evaluation data was given", args.eval_strategy);
+            bail!(
+                "eval_strategy is {:?} but no evaluation data was given",
+                args.eval_strategy
+            );
         }
         let accum = args.gradient_accumulation_steps;
         let batches_per_epoch = train.num_batches();
@@ -89,6 +99,8 @@ impl<'a> Trainer<'a> {
             .unwrap_or_else(|| (args.num_train_epochs * steps_per_epoch as f64).ceil() as usize);
         let epochs = total_steps.div_ceil(steps_per_epoch);
 
+        crate::amp::check(&args, self.device)?;
+        let mut scaler = args.fp16.then(crate::amp::LossScaler::default);
         let groups = self.task.layer_groups();
         let freeze = optim_setup::freeze_plan(&args, groups)?;
         let schedule = optim_setup::schedule(&args, total_steps)?;
@@ -101,7 +113,11 @@ impl<'a> Trainer<'a> {
             checkpoint::load_weights_exact(self.vs, &dir.join(MODEL_FILE))?;
             optimizer.load_state(ft_models::st::read(&dir.join(OPTIMIZER_FILE))?)?;
             state = checkpoint::read_state(&dir)?;
-            println!("resuming from {} (global step {})", dir.display(), state.global_step);
+            println!(
+                "resuming from {} (global step {})",
+                dir.display(),
+                state.global_step
+            );
         }
         // L2-SP pulls toward the weights we start from: the pretrained ones, not a resumed state's.
         let l2sp = match args.l2sp_alpha {
@@ -109,7 +125,10 @@ impl<'a> Trainer<'a> {
             Some(_) => bail!("resuming a run with l2sp_alpha is not supported yet: its anchors are the pretrained weights"),
             None => None,
         };
-        std::fs::write(out.join("training_args.json"), serde_json::to_string_pretty(&args)?)?;
+        std::fs::write(
+            out.join("training_args.json"),
+            serde_json::to_string_pretty(&args)?,
+        )?;
         let mut log = JsonLog::open(&out, !resuming)?;
         let progress = Progress::new(total_steps, args.quiet);
         let mut stopper = EarlyStopping::new(&args, &state);
@@ -125,12 +144,19 @@ impl<'a> Trainer<'a> {
             let summary = freeze.apply(self.vs, epoch);
             let table = summary.to_string();
             if printed_freeze.as_ref() != Some(&table) && !args.quiet {
-                progress.line(&format!("epoch {}: trainable parameters by group\n{table}", epoch + 1));
+                progress.line(&format!(
+                    "epoch {}: trainable parameters by group\n{table}",
+                    epoch + 1
+                ));
                 printed_freeze = Some(table);
             }
             let modes = freeze.modes(epoch);
             let pgroups: Vec<ParamGroup> = optim_setup::param_groups(&args, self.vs, groups)?;
-            let skip = if epoch == state.epoch { state.batches_done_in_epoch } else { 0 };
+            let skip = if epoch == state.epoch {
+                state.batches_done_in_epoch
+            } else {
+                0
+            };
             let mut iter = train.epoch_from(epoch as u64, skip).peekable();
             let mut done_in_epoch = skip;
             while iter.peek().is_some() {
@@ -143,7 +169,7 @@ impl<'a> Trainer<'a> {
                     let host = host?;
                     let batch = TensorBatch::from_host(&host, self.device)?;
                     reseed(args.seed, state.global_step, micro);
-                    let loss = self.task.loss(&batch, &modes)?;
+                    let loss = tch::autocast(scaler.is_some(), || self.task.loss(&batch, &modes))?;
                     let value = loss.sum.double_value(&[]);
                     if !value.is_finite() {
                         bail!(
@@ -152,7 +178,10 @@ impl<'a> Trainer<'a> {
                             state.global_step + 1, epoch + 1, micro + 1
                         );
                     }
-                    loss.sum.backward();
+                    match &scaler {
+                        Some(s) => (&loss.sum * s.scale).backward(),
+                        None => loss.sum.backward(),
+                    }
                     loss_sum += value;
                     count += loss.count;
                     samples += batch.size;
@@ -160,19 +189,45 @@ impl<'a> Trainer<'a> {
                     micro += 1;
                     done_in_epoch += 1;
                 }
+                let loss_scale = scaler.as_ref().map_or(1.0, |s| s.scale);
                 if count > 0.0 {
-                    optim_setup::scale_grads(&pgroups, 1.0 / count);
+                    optim_setup::scale_grads(&pgroups, 1.0 / (count * loss_scale));
                 }
                 if let Some(l2sp) = &l2sp {
                     l2sp.penalty().backward();
                 }
-                let grad_norm = if args.max_grad_norm > 0.0 {
-                    Some(ft_optim::clip::clip_grad_norm(&pgroups, args.max_grad_norm))
+                let grad_norm = if args.max_grad_norm > 0.0 || scaler.is_some() {
+                    let max = if args.max_grad_norm > 0.0 {
+                        args.max_grad_norm
+                    } else {
+                        f64::INFINITY
+                    };
+                    Some(ft_optim::clip::clip_grad_norm(&pgroups, max))
                 } else {
                     None
                 };
+                let apply = match (&mut scaler, grad_norm) {
+                    (Some(s), Some(n)) => s.update(n),
+                    _ => true,
+                };
+                if let Some(n) = grad_norm.filter(|n| !n.is_finite() && scaler.is_none()) {
+                    bail!(
+                        "the gradient norm became {n} at global step {} (epoch {}); training stopped before \
+                         applying it. The last good checkpoint is kept; try a lower learning_rate",
+                        state.global_step + 1,
+                        epoch + 1
+                    );
+                }
                 let lr = schedule.lr_at(state.global_step);
-                optimizer.step(&pgroups, lr)?;
+                if apply {
+                    optimizer.step(&pgroups, lr)?;
+                } else {
+                    progress.line(&format!(
+                        "fp16: gradients overflowed at step {}; step skipped, loss scale now {}",
+                        state.global_step + 1,
+                        scaler.as_ref().map_or(0.0, |s| s.scale)
+                    ));
+                }
                 optimizer.zero_grad(&pgroups);
                 state.global_step += 1;
                 state.batches_done_in_epoch = done_in_epoch;
@@ -180,9 +235,14 @@ impl<'a> Trainer<'a> {
                 window.0 += step_loss;
                 window.1 += 1;
                 let epoch_f = epoch as f64 + done_in_epoch as f64 / batches_per_epoch as f64;
-                progress.step(state.global_step, &format!("loss {step_loss:.4} lr {lr:.2e}"));
+                progress.step(
+                    state.global_step,
+                    &format!("loss {step_loss:.4} lr {lr:.2e}"),
+                );
 
-                if state.global_step % args.logging_steps.max(1) == 0 || state.global_step == total_steps {
+                if state.global_step % args.logging_steps.max(1) == 0
+                    || state.global_step == total_steps
+                {
                     let secs = window.2.elapsed().as_secs_f64().max(1e-9);
                     let mut record = json!({
                         "step": state.global_step, "epoch": round4(epoch_f),
@@ -196,7 +256,11 @@ impl<'a> Trainer<'a> {
                     state.log_history.push(record.clone());
                     progress.line(&format!(
                         "step {:>6} epoch {:.2} loss {:.4} lr {:.3e} {:.1} samples/s",
-                        state.global_step, epoch_f, window.0 / window.1.max(1) as f64, lr, window.3 as f64 / secs
+                        state.global_step,
+                        epoch_f,
+                        window.0 / window.1.max(1) as f64,
+                        lr,
+                        window.3 as f64 / secs
                     ));
                     window = (0.0, 0, Instant::now(), 0);
                 }
@@ -204,7 +268,10 @@ impl<'a> Trainer<'a> {
                 let finished = state.global_step >= total_steps;
                 let epoch_end = iter.peek().is_none();
                 let eval_now = match args.eval_strategy {
-                    IntervalStrategy::Steps => state.global_step % args.eval_steps.unwrap_or(args.logging_steps).max(1) == 0,
+                    IntervalStrategy::Steps => {
+                        state.global_step % args.eval_steps.unwrap_or(args.logging_steps).max(1)
+                            == 0
+                    }
                     IntervalStrategy::Epoch => epoch_end,
                     IntervalStrategy::No => false,
                 };
@@ -218,6 +285,8 @@ impl<'a> Trainer<'a> {
                     state.batches_done_in_epoch = 0;
                 }
                 let mut verdict = Verdict::Continue;
+                // Logged throughput is training throughput: evaluation and saving are not in it.
+                let paused = Instant::now();
                 if eval_now {
                     let result = self.evaluate(eval.expect("checked above"))?;
                     let mut record = json!({"step": state.global_step, "epoch": round4(epoch_f)});
@@ -226,11 +295,27 @@ impl<'a> Trainer<'a> {
                     }
                     log.write(&record)?;
                     state.log_history.push(record);
-                    progress.line(&format!("eval at step {}: {}", state.global_step, summarize(&result)));
+                    progress.line(&format!(
+                        "eval at step {}: {}",
+                        state.global_step,
+                        summarize(&result)
+                    ));
                     verdict = stopper.observe(&result, state.global_step, &mut state)?;
                 }
                 if save_now {
                     self.save_checkpoint(&out, &state, optimizer.as_ref())?;
+                }
+                window.2 += paused.elapsed();
+                if crate::interrupt::requested() {
+                    if !save_now {
+                        self.save_checkpoint(&out, &state, optimizer.as_ref())?;
+                    }
+                    progress.finish();
+                    return Err(crate::interrupt::Interrupted {
+                        step: state.global_step,
+                        checkpoint: checkpoint::checkpoint_dir(&out, state.global_step),
+                    }
+                    .into());
                 }
                 if verdict == Verdict::Stop {
                     progress.line(&format!(
@@ -274,7 +359,10 @@ impl<'a> Trainer<'a> {
         let evaluations: Vec<serde_json::Value> = state
             .log_history
             .iter()
-            .filter(|r| r.as_object().is_some_and(|o| o.keys().any(|k| k.starts_with("eval_"))))
+            .filter(|r| {
+                r.as_object()
+                    .is_some_and(|o| o.keys().any(|k| k.starts_with("eval_")))
+            })
             .cloned()
             .collect();
         Ok(TrainOutcome {
@@ -289,13 +377,21 @@ impl<'a> Trainer<'a> {
         })
     }
 
-    fn save_checkpoint(&self, out: &Path, state: &TrainerState, optimizer: &dyn ft_optim::optimizer::Optimizer) -> Result<()> {
+    fn save_checkpoint(
+        &self,
+        out: &Path,
+        state: &TrainerState,
+        optimizer: &dyn ft_optim::optimizer::Optimizer,
+    ) -> Result<()> {
         let args = &self.args;
         checkpoint::save(out, state.global_step, |dir| {
             self.task.save(self.vs, dir)?;
             ft_models::st::write_atomic(&dir.join(OPTIMIZER_FILE), &optimizer.state())?;
             std::fs::write(dir.join(STATE_FILE), serde_json::to_string_pretty(state)?)?;
-            std::fs::write(dir.join("training_args.json"), serde_json::to_string_pretty(args)?)?;
+            std::fs::write(
+                dir.join("training_args.json"),
+                serde_json::to_string_pretty(args)?,
+            )?;
             Ok(())
         })?;
         if let Some(limit) = args.save_total_limit {
@@ -317,7 +413,12 @@ pub fn summarize(result: &EvalResult) -> String {
         .filter_map(|k| result.metrics.get(*k).map(|v| format!("{k} {v:.4}")))
         .collect();
     if parts.is_empty() {
-        parts = result.metrics.iter().take(4).map(|(k, v)| format!("{k} {v:.4}")).collect();
+        parts = result
+            .metrics
+            .iter()
+            .take(4)
+            .map(|(k, v)| format!("{k} {v:.4}"))
+            .collect();
     }
     parts.join(", ")
 }

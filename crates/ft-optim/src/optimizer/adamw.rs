@@ -152,6 +152,11 @@ impl AdamCore {
                 let _ = grad.mul_scalar_out(&scaled, 1.0 - beta2);
                 let _ = state.exp_avg_sq.addcmul_(&scaled, &grad);
 
+                // A zero learning rate (HF's linear warmup starts there) moves nothing, and the
+                // step-size folding below would divide by zero: update the moments only.
+                if lr == 0.0 {
+                    continue;
+                }
                 let step = state.step as f64;
                 let bias_correction1 = 1.0 - beta1.powf(step);
                 let bias_correction2 = 1.0 - beta2.powf(step);
