@@ -1,6 +1,10 @@
 //! Built-in recipes: JSON files in `crates/ft-cli/recipes/`, compiled into the binary.
 pub const RECIPES: &[(&str, &str)] = &[
     ("sentiment", include_str!("../recipes/sentiment.json")),
+    (
+        "sentiment-best",
+        include_str!("../recipes/sentiment-best.json"),
+    ),
     ("ner", include_str!("../recipes/ner.json")),
     ("regression", include_str!("../recipes/regression.json")),
 ];

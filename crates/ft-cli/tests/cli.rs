@@ -413,3 +413,48 @@ fn a_tokenizer_that_does_not_fit_the_weights_is_refused() {
         "{err}"
     );
 }
+
+/// The full recipes against their floors (the HF Trainer anchors of the same jobs on this kind of
+/// machine, see `../shared/reference/`). Minutes each: run by `cargo xtask test --full`, not CI.
+fn full_recipe(recipe: &str, key: &str, floor: f64) {
+    let tmp = tempfile::tempdir().unwrap();
+    let run = tmp.path().join(recipe);
+    let out = ft(&[
+        "train",
+        "--recipe",
+        recipe,
+        "--quiet",
+        "--output-dir",
+        run.to_str().unwrap(),
+    ]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let metrics: Value =
+        serde_json::from_str(&std::fs::read_to_string(run.join("metrics.json")).unwrap()).unwrap();
+    let value = metrics["test"][key].as_f64().unwrap();
+    println!(
+        "recipe {recipe}: {key} = {value:.4} (floor {floor}), {:.0} s",
+        metrics["train_runtime"].as_f64().unwrap()
+    );
+    assert!(
+        value >= floor,
+        "recipe {recipe}: {key} {value} is below the floor {floor}"
+    );
+}
+
+#[test]
+#[ignore = "full recipe run (minutes): cargo xtask test --full"]
+fn recipe_sentiment_reaches_its_floor() {
+    full_recipe("sentiment", "test_accuracy", 0.72);
+}
+
+#[test]
+#[ignore = "full recipe run (minutes): cargo xtask test --full"]
+fn recipe_ner_reaches_its_floor() {
+    full_recipe("ner", "test_entity_f1", 0.30);
+}
+
+#[test]
+#[ignore = "full recipe run (minutes): cargo xtask test --full"]
+fn recipe_regression_reaches_its_floor() {
+    full_recipe("regression", "test_pearson", 0.70);
+}
