@@ -333,6 +333,14 @@ fn killed_or_interrupted_runs_resume_to_bitwise_the_same_model() {
     let out = spawn(&straight, &[]).wait_with_output().unwrap();
     assert!(out.status.success(), "{}", stderr(&out));
     let want = sha256(&straight.join("model.safetensors"));
+    let resume_to_the_end = |dir: &Path| {
+        let out = spawn(dir, &["--resume-from-checkpoint", "latest"])
+            .wait_with_output()
+            .unwrap();
+        assert!(out.status.success(), "{}", stderr(&out));
+        let got = sha256(&dir.join("model.safetensors"));
+        assert_eq!(got, want, "{} resumed != uninterrupted", dir.display());
+    };
 
     // SIGKILL: nothing gets to run; the atomic checkpoints are all there is.
     let killed = tmp.path().join("killed");
@@ -344,15 +352,7 @@ fn killed_or_interrupted_runs_resume_to_bitwise_the_same_model() {
         !killed.join("model.safetensors").exists(),
         "the run was killed before finishing"
     );
-    let out = spawn(&killed, &["--resume-from-checkpoint", "latest"])
-        .wait_with_output()
-        .unwrap();
-    assert!(out.status.success(), "{}", stderr(&out));
-    assert_eq!(
-        sha256(&killed.join("model.safetensors")),
-        want,
-        "killed + resumed != uninterrupted"
-    );
+    resume_to_the_end(&killed);
 
     // Ctrl-C: the step in flight finishes, a checkpoint is saved, exit code 130.
     let interrupted = tmp.path().join("interrupted");
@@ -369,15 +369,7 @@ fn killed_or_interrupted_runs_resume_to_bitwise_the_same_model() {
         "{}",
         stderr(&out)
     );
-    let out = spawn(&interrupted, &["--resume-from-checkpoint", "latest"])
-        .wait_with_output()
-        .unwrap();
-    assert!(out.status.success(), "{}", stderr(&out));
-    assert_eq!(
-        sha256(&interrupted.join("model.safetensors")),
-        want,
-        "interrupted + resumed != uninterrupted"
-    );
+    resume_to_the_end(&interrupted);
 }
 
 #[test]

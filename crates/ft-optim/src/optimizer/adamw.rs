@@ -1,5 +1,5 @@
 //! Adam and AdamW (Kingma & Ba; Loshchilov & Hutter), as `torch.optim.Adam`/`AdamW`.
-use super::{fit_state, split_state_name, step_value, Optimizer, Scratch};
+use super::{fit_state, split_state_name, step_value, with_grads, Optimizer, Scratch};
 use crate::groups::ParamGroup;
 use crate::OptimError;
 use std::collections::BTreeMap;
@@ -79,29 +79,25 @@ impl Adam {
     }
 }
 
-impl Optimizer for AdamW {
-    fn step(&mut self, groups: &[ParamGroup], lr: f64) -> Result<(), OptimError> {
-        self.0.step(groups, lr)
-    }
-    fn state(&self) -> Vec<(String, Tensor)> {
-        self.0.state()
-    }
-    fn load_state(&mut self, state: Vec<(String, Tensor)>) -> Result<(), OptimError> {
-        self.0.load_state(state)
-    }
+/// Adam and AdamW share one core; only the weight-decay form differs.
+macro_rules! optimizer_over_core {
+    ($ty:ty) => {
+        impl Optimizer for $ty {
+            fn step(&mut self, groups: &[ParamGroup], lr: f64) -> Result<(), OptimError> {
+                self.0.step(groups, lr)
+            }
+            fn state(&self) -> Vec<(String, Tensor)> {
+                self.0.state()
+            }
+            fn load_state(&mut self, state: Vec<(String, Tensor)>) -> Result<(), OptimError> {
+                self.0.load_state(state)
+            }
+        }
+    };
 }
 
-impl Optimizer for Adam {
-    fn step(&mut self, groups: &[ParamGroup], lr: f64) -> Result<(), OptimError> {
-        self.0.step(groups, lr)
-    }
-    fn state(&self) -> Vec<(String, Tensor)> {
-        self.0.state()
-    }
-    fn load_state(&mut self, state: Vec<(String, Tensor)>) -> Result<(), OptimError> {
-        self.0.load_state(state)
-    }
-}
+optimizer_over_core!(AdamW);
+optimizer_over_core!(Adam);
 
 #[derive(Debug)]
 struct AdamCore {
@@ -125,59 +121,51 @@ impl AdamCore {
         self.config.validate()?;
         let _guard = tch::no_grad_guard();
         let (beta1, beta2) = self.config.betas;
-        for group in groups {
-            let lr = lr * group.lr_scale;
-            let wd = group.weight_decay;
-            for (name, param) in &group.params {
-                let grad = param.grad();
-                if !grad.defined() {
-                    continue;
-                }
-                let state = state_for(&mut self.states, self.config.amsgrad, name, param)?;
-                state.step += 1;
-                let mut param = param.shallow_clone();
-                let grad = if wd != 0.0 && !self.decoupled {
-                    grad.g_add(&param.g_mul_scalar(wd))
-                } else {
-                    grad
-                };
-                if wd != 0.0 && self.decoupled {
-                    let _ = param.g_mul_scalar_(1.0 - lr * wd);
-                }
-                let _ = state.exp_avg.lerp_(&grad, 1.0 - beta1);
-                // torch: exp_avg_sq.mul_(beta2).addcmul_(grad, grad, value=1-beta2); tch's
-                // addcmul_ has no `value`, and its kernel computes `(value·t1)·t2` anyway.
-                let _ = state.exp_avg_sq.g_mul_scalar_(beta2);
-                let scaled = self.scratch.like(&param);
-                let _ = grad.mul_scalar_out(&scaled, 1.0 - beta2);
-                let _ = state.exp_avg_sq.addcmul_(&scaled, &grad);
-
-                // A zero learning rate (HF's linear warmup starts there) moves nothing, and the
-                // step-size folding below would divide by zero: update the moments only.
-                if lr == 0.0 {
-                    continue;
-                }
-                let step = state.step as f64;
-                let bias_correction1 = 1.0 - beta1.powf(step);
-                let bias_correction2 = 1.0 - beta2.powf(step);
-                let step_size_neg = -(lr / bias_correction1);
-                let bias_correction2_sqrt = bias_correction2.sqrt();
-                let second = match &mut state.max_exp_avg_sq {
-                    Some(max) => {
-                        let max: &Tensor = max;
-                        let _ = max.maximum_out(max, &state.exp_avg_sq);
-                        max
-                    }
-                    None => &state.exp_avg_sq,
-                };
-                // torch's own capturable form: fold −step_size into the denominator, because
-                // addcdiv_ here has no `value` either.
-                let mut denom = scaled;
-                let _ = second.sqrt_out(&denom);
-                let _ = denom.g_div_scalar_(bias_correction2_sqrt * step_size_neg);
-                let _ = denom.g_add_scalar_(self.config.eps / step_size_neg);
-                let _ = param.addcdiv_(&state.exp_avg, &denom);
+        for (lr, wd, name, param, grad) in with_grads(groups, lr) {
+            let state = state_for(&mut self.states, self.config.amsgrad, name, param)?;
+            state.step += 1;
+            let mut param = param.shallow_clone();
+            let grad = if wd != 0.0 && !self.decoupled {
+                grad.g_add(&param.g_mul_scalar(wd))
+            } else {
+                grad
+            };
+            if wd != 0.0 && self.decoupled {
+                let _ = param.g_mul_scalar_(1.0 - lr * wd);
             }
+            let _ = state.exp_avg.lerp_(&grad, 1.0 - beta1);
+            // torch: exp_avg_sq.mul_(beta2).addcmul_(grad, grad, value=1-beta2); tch's
+            // addcmul_ has no `value`, and its kernel computes `(value·t1)·t2` anyway.
+            let _ = state.exp_avg_sq.g_mul_scalar_(beta2);
+            let scaled = self.scratch.like(&param);
+            let _ = grad.mul_scalar_out(&scaled, 1.0 - beta2);
+            let _ = state.exp_avg_sq.addcmul_(&scaled, &grad);
+
+            // A zero learning rate (HF's linear warmup starts there) moves nothing, and the
+            // step-size folding below would divide by zero: update the moments only.
+            if lr == 0.0 {
+                continue;
+            }
+            let step = state.step as f64;
+            let bias_correction1 = 1.0 - beta1.powf(step);
+            let bias_correction2 = 1.0 - beta2.powf(step);
+            let step_size_neg = -(lr / bias_correction1);
+            let bias_correction2_sqrt = bias_correction2.sqrt();
+            let second = match &mut state.max_exp_avg_sq {
+                Some(max) => {
+                    let max: &Tensor = max;
+                    let _ = max.maximum_out(max, &state.exp_avg_sq);
+                    max
+                }
+                None => &state.exp_avg_sq,
+            };
+            // torch's own capturable form: fold −step_size into the denominator, because
+            // addcdiv_ here has no `value` either.
+            let mut denom = scaled;
+            let _ = second.sqrt_out(&denom);
+            let _ = denom.g_div_scalar_(bias_correction2_sqrt * step_size_neg);
+            let _ = denom.g_add_scalar_(self.config.eps / step_size_neg);
+            let _ = param.addcdiv_(&state.exp_avg, &denom);
         }
         Ok(())
     }

@@ -121,3 +121,18 @@ pub(crate) fn step_value(name: &str, t: &Tensor) -> Result<i64, OptimError> {
     }
     Ok(v as i64)
 }
+
+/// Every parameter that has a gradient, with its group's learning rate (`lr × lr_scale`) and
+/// weight decay: the loop all optimizers run.
+pub(crate) fn with_grads<'a>(
+    groups: &'a [ParamGroup],
+    lr: f64,
+) -> impl Iterator<Item = (f64, f64, &'a String, &'a Tensor, Tensor)> + 'a {
+    groups.iter().flat_map(move |group| {
+        group.params.iter().filter_map(move |(name, param)| {
+            let grad = param.grad();
+            grad.defined()
+                .then_some((lr * group.lr_scale, group.weight_decay, name, param, grad))
+        })
+    })
+}

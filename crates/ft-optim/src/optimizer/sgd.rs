@@ -1,5 +1,5 @@
 //! Stochastic gradient descent with momentum and Nesterov momentum, as `torch.optim.SGD`.
-use super::{fit_state, split_state_name, Optimizer, Scratch};
+use super::{fit_state, split_state_name, with_grads, Optimizer, Scratch};
 use crate::groups::ParamGroup;
 use crate::OptimError;
 use std::collections::BTreeMap;
@@ -61,52 +61,44 @@ impl Optimizer for Sgd {
             dampening,
             nesterov,
         } = self.config;
-        for group in groups {
-            let lr = lr * group.lr_scale;
-            let wd = group.weight_decay;
-            for (name, param) in &group.params {
-                let grad = param.grad();
-                if !grad.defined() {
-                    continue;
-                }
-                let mut param = param.shallow_clone();
-                let mut d_p = if wd != 0.0 {
-                    grad.g_add(&param.g_mul_scalar(wd))
-                } else {
-                    grad
-                };
-                if momentum != 0.0 {
-                    match self.buffers.get_mut(name) {
-                        None => {
-                            self.buffers
-                                .insert(name.clone(), (d_p.detach().copy(), true));
+        for (lr, wd, name, param, grad) in with_grads(groups, lr) {
+            let mut param = param.shallow_clone();
+            let mut d_p = if wd != 0.0 {
+                grad.g_add(&param.g_mul_scalar(wd))
+            } else {
+                grad
+            };
+            if momentum != 0.0 {
+                match self.buffers.get_mut(name) {
+                    None => {
+                        self.buffers
+                            .insert(name.clone(), (d_p.detach().copy(), true));
+                    }
+                    Some((buf, fitted)) => {
+                        if !*fitted {
+                            *buf = fit_state("momentum_buffer", name, buf, &param)?;
+                            *fitted = true;
                         }
-                        Some((buf, fitted)) => {
-                            if !*fitted {
-                                *buf = fit_state("momentum_buffer", name, buf, &param)?;
-                                *fitted = true;
-                            }
-                            let _ = buf.g_mul_scalar_(momentum);
-                            if dampening == 0.0 {
-                                let _ = buf.g_add_(&d_p);
-                            } else {
-                                let scaled = self.scratch.like(&param);
-                                let _ = d_p.mul_scalar_out(&scaled, 1.0 - dampening);
-                                let _ = buf.g_add_(&scaled);
-                            }
+                        let _ = buf.g_mul_scalar_(momentum);
+                        if dampening == 0.0 {
+                            let _ = buf.g_add_(&d_p);
+                        } else {
+                            let scaled = self.scratch.like(&param);
+                            let _ = d_p.mul_scalar_out(&scaled, 1.0 - dampening);
+                            let _ = buf.g_add_(&scaled);
                         }
                     }
-                    let buf = &self.buffers[name].0;
-                    d_p = if nesterov {
-                        d_p.g_add(&buf.g_mul_scalar(momentum))
-                    } else {
-                        buf.shallow_clone()
-                    };
                 }
-                let step = self.scratch.like(&param);
-                let _ = d_p.mul_scalar_out(&step, -lr);
-                let _ = param.g_add_(&step);
+                let buf = &self.buffers[name].0;
+                d_p = if nesterov {
+                    d_p.g_add(&buf.g_mul_scalar(momentum))
+                } else {
+                    buf.shallow_clone()
+                };
             }
+            let step = self.scratch.like(&param);
+            let _ = d_p.mul_scalar_out(&step, -lr);
+            let _ = param.g_add_(&step);
         }
         Ok(())
     }
