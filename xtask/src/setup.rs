@@ -40,7 +40,7 @@ pub fn run() -> Result<()> {
         })?;
         // Two checkouts setting up at once (a developer and CI, say) must not pip into one venv
         // together: the second waits, then finds the work done.
-        let lock_path = venv.with_extension("lock");
+        let lock_path = venv.with_file_name(format!("venv-torch-{TORCH_VERSION}.lock"));
         let lock = std::fs::File::create(&lock_path)
             .with_context(|| format!("cannot create {}", lock_path.display()))?;
         lock.lock()

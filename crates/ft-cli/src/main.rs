@@ -179,6 +179,9 @@ fn eval(model: &Path, data_file: Option<&Path>, device: &str) -> Result<()> {
     let result = run.evaluate(data_file)?;
     println!("{}", result.report);
     if let Some(cm) = &result.confusion {
+        let png = model.join("eval_confusion_matrix.png");
+        ft_train::report::draw_confusion(&png, &run.labels, cm)?;
+        println!("confusion matrix picture: {}", png.display());
         println!(
             "confusion matrix (rows: reference, columns: predicted; {})",
             run.labels.join(", ")

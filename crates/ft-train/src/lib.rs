@@ -21,6 +21,7 @@ pub mod log;
 pub mod optim_setup;
 pub mod progress;
 mod provenance;
+pub mod report;
 pub mod run_config;
 pub mod saved_run;
 pub mod task;

@@ -330,6 +330,16 @@ pub fn run_text(config: &RunConfig) -> Result<TextRunOutcome> {
         println!("test: {}", summarize(r));
     }
     write_run_files(config, &model_dir, &out, &outcome, test_result.as_ref())?;
+    let matrix = test_result
+        .as_ref()
+        .and_then(|t| t.confusion.as_deref())
+        .map(|c| (label_names.as_slice(), c));
+    crate::report::draw(
+        &out.join("report.png"),
+        &outcome.log_history,
+        &args.best_metric(),
+        matrix,
+    )?;
     Ok(TextRunOutcome {
         train: outcome,
         test: test_result,

@@ -31,6 +31,8 @@ pub struct TrainOutcome {
     pub evaluations: Vec<serde_json::Value>,
     pub train_seconds: f64,
     pub train_samples_per_second: f64,
+    /// Every log record of the run (training steps and evaluations), as in `train_log.jsonl`.
+    pub log_history: Vec<serde_json::Value>,
 }
 
 pub struct Trainer<'a> {
@@ -374,6 +376,7 @@ impl<'a> Trainer<'a> {
             evaluations,
             train_seconds,
             train_samples_per_second: samples as f64 / train_seconds.max(1e-9),
+            log_history: state.log_history,
         })
     }
 
