@@ -20,7 +20,7 @@ pub struct EarlyStopping {
 
 impl EarlyStopping {
     /// The best metric and patience counter live in the `TrainerState`, so they survive a resume.
-    pub fn new(args: &TrainingArgs, _state: &TrainerState) -> EarlyStopping {
+    pub fn new(args: &TrainingArgs) -> EarlyStopping {
         EarlyStopping {
             metric: args.best_metric(),
             greater_is_better: args.greater_is_better(),
@@ -96,7 +96,7 @@ mod tests {
             ..Default::default()
         };
         let mut state = TrainerState::default();
-        let mut es = EarlyStopping::new(&args, &state);
+        let mut es = EarlyStopping::new(&args);
         // 0.70 best, 0.80 best, 0.805 is best but within the threshold (1 strike), 0.79 (2 strikes) -> stop.
         let scripted = [
             (0.70, Verdict::Continue),
@@ -119,7 +119,7 @@ mod tests {
             ..Default::default()
         };
         let mut state = TrainerState::default();
-        let err = EarlyStopping::new(&args, &state)
+        let err = EarlyStopping::new(&args)
             .observe(&result(0.5), 1, &mut state)
             .unwrap_err();
         assert!(

@@ -133,7 +133,7 @@ impl<'a> Trainer<'a> {
         )?;
         let mut log = JsonLog::open(&out, !resuming)?;
         let progress = Progress::new(total_steps, args.quiet);
-        let mut stopper = EarlyStopping::new(&args, &state);
+        let mut stopper = EarlyStopping::new(&args);
 
         let started = Instant::now();
         let mut samples = 0usize;
