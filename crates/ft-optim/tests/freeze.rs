@@ -1,7 +1,9 @@
 //! Freezing strategies on a tiny BERT and a tiny BatchNorm model: frozen parameters stay bit for
 //! bit, trainable ones move, the optimizer holds state only for trainable ones, and frozen
 //! BatchNorm statistics do not change.
-use ft_models::bert::{BertConfig, BertForTask, BertTask};
+mod common;
+
+use ft_models::bert::BertForTask;
 use ft_models::{GroupModes, LayerGroup};
 use ft_optim::freeze::{FreezePlan, FreezeStrategy};
 use ft_optim::groups::{param_groups, GroupConfig};
@@ -12,15 +14,7 @@ use tch::nn::{self, Module, ModuleT, VarStore};
 use tch::{Device, Kind, Tensor};
 
 fn tiny_bert() -> (VarStore, BertForTask) {
-    tch::manual_seed(7);
-    let vs = VarStore::new(Device::Cpu);
-    let model = BertForTask::new(
-        &vs.root(),
-        &BertConfig::tiny(),
-        BertTask::SequenceClassification { num_labels: 3 },
-    )
-    .unwrap();
-    (vs, model)
+    common::tiny_bert(7, 3)
 }
 
 fn snapshot(vs: &VarStore) -> BTreeMap<String, Tensor> {

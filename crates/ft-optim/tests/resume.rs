@@ -1,6 +1,8 @@
 //! Saving the optimizer state to safetensors and loading it into a fresh optimizer continues
 //! training bit for bit as if it had never stopped.
-use ft_models::bert::{BertConfig, BertForTask, BertTask};
+mod common;
+
+use ft_models::bert::BertForTask;
 use ft_models::GroupModes;
 use ft_optim::groups::{param_groups, GroupConfig};
 use ft_optim::optimizer::{Adam, AdamW, AdamWConfig, Optimizer, Sgd, SgdConfig};
@@ -8,19 +10,7 @@ use tch::nn::VarStore;
 use tch::{Device, Tensor};
 
 fn model() -> (VarStore, BertForTask) {
-    // The seed is process-wide and tests run on parallel threads: hold the lock while the
-    // initialisation draws its random numbers, so every run starts from the same weights.
-    static INIT: std::sync::Mutex<()> = std::sync::Mutex::new(());
-    let _guard = INIT.lock().unwrap_or_else(|e| e.into_inner());
-    tch::manual_seed(11);
-    let vs = VarStore::new(Device::Cpu);
-    let model = BertForTask::new(
-        &vs.root(),
-        &BertConfig::tiny(),
-        BertTask::SequenceClassification { num_labels: 2 },
-    )
-    .unwrap();
-    (vs, model)
+    common::tiny_bert(11, 2)
 }
 
 fn steps(vs: &VarStore, model: &BertForTask, opt: &mut dyn Optimizer, range: std::ops::Range<i64>) {

@@ -48,12 +48,7 @@ pub fn write_run_json(out: &Path, config: &RunConfig, model_dir: &Path) -> Resul
     .into_iter()
     .flatten()
     {
-        let path = match &config.data.dataset {
-            Some(name) if file.is_relative() => {
-                ft_data::assets::Cache::from_env().resolve(name)?.join(file)
-            }
-            _ => file.clone(),
-        };
+        let path = crate::text_run::resolve_data_file(&config.data, file)?;
         data_files.extend(hashes_under(&path));
     }
     let run = json!({

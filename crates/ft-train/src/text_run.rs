@@ -46,7 +46,8 @@ pub fn resolve_model(spec: &str) -> Result<PathBuf> {
     Ok(dir)
 }
 
-fn resolve_data_file(data: &DataConfig, file: &Path) -> Result<PathBuf> {
+/// A data file's path: relative to the dataset's cache folder when the config names a dataset.
+pub(crate) fn resolve_data_file(data: &DataConfig, file: &Path) -> Result<PathBuf> {
     let path = match &data.dataset {
         Some(name) if file.is_relative() => {
             ft_data::assets::Cache::from_env().resolve(name)?.join(file)

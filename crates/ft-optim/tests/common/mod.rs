@@ -79,3 +79,16 @@ pub fn rel_diff(a: &Tensor, b: &Tensor) -> f64 {
     let scale = b.abs().max().double_value(&[]).max(1e-12);
     diff / scale
 }
+
+/// A tiny BERT with a fresh head, initialised from `seed`. The seed is process-wide and tests run
+/// on parallel threads: the lock is held while the initialisation draws its random numbers.
+pub fn tiny_bert(seed: i64, num_labels: i64) -> (tch::nn::VarStore, ft_models::bert::BertForTask) {
+    use ft_models::bert::{BertConfig, BertForTask, BertTask};
+    static INIT: std::sync::Mutex<()> = std::sync::Mutex::new(());
+    let _guard = INIT.lock().unwrap_or_else(|e| e.into_inner());
+    tch::manual_seed(seed);
+    let vs = tch::nn::VarStore::new(tch::Device::Cpu);
+    let task = BertTask::SequenceClassification { num_labels };
+    let model = BertForTask::new(&vs.root(), &BertConfig::tiny(), task).unwrap();
+    (vs, model)
+}
