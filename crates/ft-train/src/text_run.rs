@@ -120,7 +120,14 @@ pub fn read_examples(data: &DataConfig, task: TaskKind, file: &Path) -> Result<V
             read_jsonl(&path, &spec)?
         }
         "conll" => read_conll(&path, &ConllSpec::default())?,
-        "folder" => read_class_folders(&path, None)?,
+        "folder" => {
+            let examples = read_class_folders(&path, None)?;
+            match filter {
+                // aclImdb's `train/unsup` is dropped with `unsup=` in the label map.
+                Some(f) => f.filter_examples(examples)?,
+                None => examples,
+            }
+        }
         other => bail!("data format `{other}` is not one of csv, tsv, jsonl, conll, folder"),
     };
     Ok(examples)

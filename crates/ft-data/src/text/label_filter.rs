@@ -89,6 +89,31 @@ impl LabelFilter {
         }
     }
 
+    /// Applies the filter to examples that already carry class labels (folder-per-class data,
+    /// where the reader cannot filter as it goes): renames, drops, or fails on an uncovered
+    /// class, naming it and where it was found.
+    pub fn filter_examples(&self, examples: Vec<super::Example>) -> Result<Vec<super::Example>> {
+        let mut kept = Vec::with_capacity(examples.len());
+        for mut example in examples {
+            if let super::Target::Class(raw) = &example.target {
+                match self.apply(raw) {
+                    Some(Some(name)) => example.target = super::Target::Class(name.to_owned()),
+                    Some(None) => continue,
+                    None => {
+                        return Err(DataError::UnmappedLabel {
+                            path: example.location.file.to_path_buf(),
+                            line: example.location.line,
+                            value: raw.clone(),
+                            known: self.known(),
+                        })
+                    }
+                }
+            }
+            kept.push(example);
+        }
+        Ok(kept)
+    }
+
     /// The raw values with a rule, for error messages.
     pub fn known(&self) -> String {
         self.rules.keys().cloned().collect::<Vec<_>>().join(", ")
@@ -114,5 +139,37 @@ mod tests {
         assert_eq!(f.apply("b"), Some(Some("B")));
         assert_eq!(f.apply("zzz"), Some(Some("zzz")));
         assert!(LabelFilter::parse("=x").is_err());
+    }
+
+    #[test]
+    fn filtering_folder_examples_renames_drops_and_names_uncovered_classes() {
+        use crate::text::{Example, Location, Target, TextInput};
+        let file: std::sync::Arc<std::path::Path> =
+            std::sync::Arc::from(std::path::Path::new("train/unsup/1.txt"));
+        let ex = |class: &str| Example {
+            input: TextInput::Single("text".into()),
+            target: Target::Class(class.into()),
+            location: Location::new(file.clone(), 1),
+        };
+        let f = LabelFilter::parse("pos=positive,neg=negative,unsup=").unwrap();
+        let kept = f
+            .filter_examples(vec![ex("pos"), ex("unsup"), ex("neg")])
+            .unwrap();
+        let names: Vec<_> = kept.iter().map(|e| e.target.clone()).collect();
+        assert_eq!(
+            names,
+            vec![
+                Target::Class("positive".into()),
+                Target::Class("negative".into())
+            ]
+        );
+        let err = f
+            .filter_examples(vec![ex("maybe")])
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("maybe") && err.contains("train/unsup/1.txt"),
+            "{err}"
+        );
     }
 }
