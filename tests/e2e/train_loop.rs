@@ -299,3 +299,47 @@ fn best_model_is_restored_and_checkpoints_rotate() {
         assert!(now[&name].equal(&t), "{name} is not the best checkpoint's");
     }
 }
+
+#[test]
+fn l2sp_holds_the_encoder_near_its_start_but_not_the_new_head() {
+    let _rng = rng_lock();
+    let data = Arc::new(rows(64, 8, false));
+    let drift = |alpha: Option<f64>| {
+        let s = setup(false, 0.0);
+        let start = weights(&s.vs);
+        let tmp = tempfile::tempdir().unwrap();
+        let mut a = args(tmp.path());
+        a.num_train_epochs = 2.0;
+        a.weight_decay = 0.0;
+        a.l2sp_alpha = alpha;
+        Trainer::new(a, &s.task, &s.vs)
+            .unwrap()
+            .fit(&loader(&data, Sampler::Random, 8), None)
+            .unwrap();
+        let now = weights(&s.vs);
+        let moved = |prefix: &str| -> f64 {
+            start
+                .iter()
+                .filter(|(n, _)| n.starts_with(prefix))
+                .map(|(n, w)| {
+                    (w - &now[n])
+                        .square()
+                        .sum(tch::Kind::Double)
+                        .double_value(&[])
+                })
+                .sum::<f64>()
+                .sqrt()
+        };
+        (moved("bert."), moved("classifier."))
+    };
+    let (enc_free, head_free) = drift(None);
+    let (enc_l2sp, head_l2sp) = drift(Some(100.0));
+    println!(
+        "encoder drift {enc_free:.4} -> {enc_l2sp:.4}; head drift {head_free:.4} -> {head_l2sp:.4}"
+    );
+    assert!(
+        enc_l2sp < 0.5 * enc_free,
+        "L2-SP should hold the encoder back"
+    );
+    assert!(head_l2sp > 0.5 * head_free, "the new head is not anchored");
+}

@@ -91,11 +91,16 @@ pub fn schedule(args: &TrainingArgs, total_steps: usize) -> Result<Schedule> {
     Ok(Schedule::new(kind, args.learning_rate, warmup, total_steps))
 }
 
-pub fn l2sp(vs: &VarStore, groups: &[LayerGroup], freeze: &FreezePlan, alpha: f64) -> Result<L2Sp> {
-    // Anchors are taken once, over what trains in the first epoch; frozen weights cannot move.
-    freeze.apply(vs, 0);
-    let trainable = build_groups(vs, groups, &GroupConfig::default());
-    Ok(L2Sp::new(&trainable, alpha))
+/// L2-SP anchored at the weights the run starts from, over every parameter except the new head
+/// (pulling a freshly initialised head back to its random start would only fight learning).
+/// Groups that gradual unfreezing releases later are anchored too; the penalty counts only
+/// parameters that currently train.
+pub fn l2sp(vs: &VarStore, groups: &[LayerGroup], alpha: f64) -> L2Sp {
+    let head: Vec<&str> = groups
+        .last()
+        .map(|g| g.prefixes.iter().map(String::as_str).collect())
+        .unwrap_or_default();
+    L2Sp::from_var_store(vs, alpha, &head)
 }
 
 /// Multiplies every gradient by `factor` (the 1/count normalisation of accumulated sums).

@@ -123,7 +123,7 @@ impl<'a> Trainer<'a> {
         }
         // L2-SP pulls toward the weights we start from: the pretrained ones, not a resumed state's.
         let l2sp = match args.l2sp_alpha {
-            Some(alpha) if !resuming => Some(optim_setup::l2sp(self.vs, groups, &freeze, alpha)?),
+            Some(alpha) if !resuming => Some(optim_setup::l2sp(self.vs, groups, alpha)),
             Some(_) => bail!("resuming a run with l2sp_alpha is not supported yet: its anchors are the pretrained weights"),
             None => None,
         };

@@ -4,7 +4,7 @@ use crate::loading::{load_into, LoadReport, NameMap};
 use crate::{GroupModes, LayerGroup, ModelError};
 use std::path::Path;
 use tch::nn::{self, Module};
-use tch::{Kind, Reduction, Tensor};
+use tch::{Reduction, Tensor};
 
 /// What the head on top of BERT predicts.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -205,10 +205,5 @@ impl BertForTask {
         let mut tensors: Vec<(String, Tensor)> = vs.variables().into_iter().collect();
         tensors.sort_by(|a, b| a.0.cmp(&b.0));
         crate::st::write_atomic(&dir.join("model.safetensors"), &tensors)
-    }
-
-    /// Class probabilities for classification heads (softmax over the last dimension).
-    pub fn probabilities(logits: &Tensor) -> Tensor {
-        logits.softmax(-1, Kind::Float)
     }
 }
