@@ -49,7 +49,7 @@ pub mod text;
 pub use batch::{Collator, HostBatch, HostData, HostTensor};
 pub use error::DataError;
 pub use labels::LabelMap;
-pub use loader::{BatchIter, Loader};
+pub use loader::{BatchContext, BatchIter, BatchSource, Loader, TextSource};
 pub use sampler::Sampler;
 pub use split::{split_seeded, SplitSizes, Splits};
 pub use text::{Encoded, EncodedLabel, Example, Location, Target, TextInput};

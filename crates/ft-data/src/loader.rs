@@ -1,8 +1,9 @@
 //! Iterating over batches with a bounded prefetch thread.
 //!
 //! [`Loader::epoch`] plans the epoch's batches with the [`Sampler`] and starts one thread that
-//! collates them into [`HostBatch`]es ahead of the consumer, at most `prefetch` batches ahead
+//! asks the [`BatchSource`] for them ahead of the consumer, at most `prefetch` batches ahead
 //! (a bounded channel, so memory stays flat and the thread sleeps while the model computes).
+//! A source may itself fan a batch out over rayon (image decode + augmentation does).
 //! Dropping the iterator early stops and joins the thread.
 
 use crate::batch::{Collator, HostBatch};
@@ -13,13 +14,63 @@ use crossbeam_channel::{bounded, Receiver};
 use std::sync::Arc;
 use std::thread::JoinHandle;
 
-/// Encoded rows + sampler + collator + batch size.
+/// Which batch a source is asked for. Sources with randomness (augmentation) derive it from
+/// `(seed, epoch, row)` only, so a batch is the same whichever thread builds it and a resumed
+/// epoch sees the same pixels.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct BatchContext {
+    /// Position of the batch in its epoch.
+    pub index: usize,
+    pub epoch: u64,
+    /// The loader's seed.
+    pub seed: u64,
+}
+
+/// Rows a [`Loader`] can batch: text rows already encoded, image files decoded on demand,
+/// cached features, packed LM blocks.
+pub trait BatchSource: Send + Sync + std::fmt::Debug {
+    fn len(&self) -> usize;
+
+    fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Per-row lengths, for [`Sampler::LengthGrouped`]; rows of fixed size say 1.
+    fn lengths(&self) -> Vec<usize> {
+        vec![1; self.len()]
+    }
+
+    /// The batch of `rows` (indices into this source).
+    fn collate(&self, rows: &[usize], ctx: BatchContext) -> Result<HostBatch>;
+}
+
+/// Encoded text rows padded per batch by a [`Collator`].
+#[derive(Debug, Clone)]
+pub struct TextSource {
+    pub data: Arc<Vec<Encoded>>,
+    pub collator: Collator,
+}
+
+impl BatchSource for TextSource {
+    fn len(&self) -> usize {
+        self.data.len()
+    }
+
+    fn lengths(&self) -> Vec<usize> {
+        self.data.iter().map(Encoded::len).collect()
+    }
+
+    fn collate(&self, rows: &[usize], ctx: BatchContext) -> Result<HostBatch> {
+        self.collator.collate(&self.data, rows, ctx.index)
+    }
+}
+
+/// A batch source + sampler + batch size.
 #[derive(Debug, Clone)]
 pub struct Loader {
-    data: Arc<Vec<Encoded>>,
+    source: Arc<dyn BatchSource>,
     lengths: Vec<usize>,
     sampler: Sampler,
-    collator: Collator,
     batch_size: usize,
     drop_last: bool,
     seed: u64,
@@ -27,28 +78,37 @@ pub struct Loader {
 }
 
 impl Loader {
-    /// Defaults: seed 0, keep the last short batch, prefetch 2 batches.
+    /// A loader over encoded text rows. Defaults: seed 0, keep the last short batch,
+    /// prefetch 2 batches.
     pub fn new(
         data: Arc<Vec<Encoded>>,
         sampler: Sampler,
         collator: Collator,
         batch_size: usize,
     ) -> Result<Self> {
+        Loader::from_source(Arc::new(TextSource { data, collator }), sampler, batch_size)
+    }
+
+    /// A loader over any [`BatchSource`], with the same defaults as [`Loader::new`].
+    pub fn from_source(
+        source: Arc<dyn BatchSource>,
+        sampler: Sampler,
+        batch_size: usize,
+    ) -> Result<Self> {
         if batch_size == 0 {
             return Err(DataError::Invalid("batch size must be at least 1".into()));
         }
-        if data.is_empty() {
+        if source.is_empty() {
             return Err(DataError::EmptySplit {
                 split: "loader".into(),
-                detail: "no encoded rows".into(),
+                detail: "no rows".into(),
             });
         }
-        let lengths = data.iter().map(Encoded::len).collect();
+        let lengths = source.lengths();
         Ok(Loader {
-            data,
+            source,
             lengths,
             sampler,
-            collator,
             batch_size,
             drop_last: false,
             seed: 0,
@@ -72,8 +132,12 @@ impl Loader {
         self
     }
 
-    pub fn data(&self) -> &Arc<Vec<Encoded>> {
-        &self.data
+    pub fn source(&self) -> &Arc<dyn BatchSource> {
+        &self.source
+    }
+
+    pub fn batch_size(&self) -> usize {
+        self.batch_size
     }
 
     /// Row indices of each batch of `epoch`; the same for the same seed and epoch.
@@ -91,7 +155,7 @@ impl Loader {
 
     /// Batches per epoch.
     pub fn num_batches(&self) -> usize {
-        let n = self.data.len();
+        let n = self.source.len();
         if self.drop_last {
             n / self.batch_size
         } else {
@@ -114,14 +178,15 @@ impl Loader {
             .collect();
         let remaining = plan.len();
         let (tx, rx) = bounded(self.prefetch);
-        let data = Arc::clone(&self.data);
-        let collator = self.collator.clone();
+        let source = Arc::clone(&self.source);
+        let seed = self.seed;
         let handle = std::thread::Builder::new()
             .name("ft-data-prefetch".into())
             .spawn(move || {
                 for (index, rows) in plan {
                     // A send error means the consumer dropped the iterator: stop early.
-                    if tx.send(collator.collate(&data, &rows, index)).is_err() {
+                    let ctx = BatchContext { index, epoch, seed };
+                    if tx.send(source.collate(&rows, ctx)).is_err() {
                         break;
                     }
                 }
