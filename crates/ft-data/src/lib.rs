@@ -38,6 +38,7 @@
 pub mod assets;
 pub mod batch;
 pub mod error;
+pub mod idx;
 pub mod labels;
 pub mod loader;
 pub mod rng;
