@@ -1,6 +1,7 @@
 //! `cargo xtask ...`: the project's automation, in Rust so it runs wherever cargo does.
 //!
 //! It must build before libtorch exists (it is what installs libtorch), so it never depends on tch.
+mod bench;
 mod cmd;
 mod demo;
 mod fetch;
@@ -15,7 +16,7 @@ use std::process::ExitCode;
 #[derive(Parser)]
 #[command(
     name = "cargo xtask",
-    about = "ft project tasks: setup, fetch-data, demo, test"
+    about = "ft project tasks: setup, fetch-data, demo, test, bench"
 )]
 struct Cli {
     #[command(subcommand)]
@@ -41,6 +42,11 @@ enum Command {
         #[arg(long)]
         full: bool,
     },
+    /// Measure ft against its PyTorch / transformers twin, side by side in one run, and print
+    /// the medians and ratios (also target/bench/report.{json,md}). Not a test: it asserts nothing.
+    ///
+    /// Example: cargo xtask bench --quick
+    Bench(bench::BenchArgs),
 }
 
 fn main() -> ExitCode {
@@ -50,6 +56,7 @@ fn main() -> ExitCode {
         Command::FetchData(args) => fetch::run(&args),
         Command::Test { full } => test::run(full),
         Command::Demo => demo::run(),
+        Command::Bench(args) => bench::run(&args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

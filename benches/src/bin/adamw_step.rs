@@ -1,8 +1,6 @@
-//! One AdamW step over BERT-base's parameter shapes (110M float32 parameters), in ms per step.
-//!
-//! Run `cargo bench -p ft-optim --bench adamw_step` and compare with
-//! `benches/adamw_step_torch.py` (torch.optim.AdamW, per-parameter loop and foreach/fused) on the
-//! same machine with the same number of threads.
+//! One AdamW step over BERT-base's parameter shapes (110M float32 parameters), the `adamw-step`
+//! case: ms per step (median of 10 after 2 warm-up steps). Its twin is `python/adamw_step.py`
+//! (torch.optim.AdamW, foreach and fused).
 use ft_optim::groups::ParamGroup;
 use ft_optim::optimizer::{AdamW, AdamWConfig, Optimizer};
 use std::time::Instant;
@@ -41,6 +39,7 @@ fn bert_base_shapes() -> Vec<(String, Vec<i64>)> {
 }
 
 fn main() {
+    ft_bench::init_threads();
     tch::manual_seed(0);
     let params: Vec<(String, Tensor)> = bert_base_shapes()
         .into_iter()
@@ -61,22 +60,18 @@ fn main() {
         weight_decay: 0.01,
     }];
     let mut opt = AdamW::new(AdamWConfig::default());
-    let (warmup, timed) = (2, 10);
-    for _ in 0..warmup {
+    for _ in 0..2 {
         opt.step(&groups, 1e-4).unwrap();
     }
-    let mut times = Vec::with_capacity(timed);
-    for _ in 0..timed {
-        let start = Instant::now();
-        opt.step(&groups, 1e-4).unwrap();
-        times.push(start.elapsed().as_secs_f64() * 1e3);
-    }
-    times.sort_by(|a, b| a.total_cmp(b));
-    println!(
-        "ft-optim AdamW, {count} params, {} threads: median {:.1} ms/step (min {:.1}, max {:.1})",
-        tch::get_num_threads(),
-        times[timed / 2],
-        times[0],
-        times[timed - 1]
+    let mut times: Vec<f64> = (0..10)
+        .map(|_| {
+            let start = Instant::now();
+            opt.step(&groups, 1e-4).unwrap();
+            start.elapsed().as_secs_f64() * 1e3
+        })
+        .collect();
+    ft_bench::emit(
+        ft_bench::median(&mut times),
+        serde_json::json!({ "params": count }),
     );
 }

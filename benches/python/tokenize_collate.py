@@ -1,12 +1,16 @@
-"""Baseline for examples/tokenize_bench.rs: transformers' fast tokenizer batch call
+"""Twin of src/bin/tokenize.rs: transformers' fast tokenizer batch call
 `tok(texts, truncation=True, max_length=128)` + `DataCollatorWithPadding` per batch of 16, on the
 same texts (fresh/rotten rows of rotten_tomatoes_corpus_full.csv.bz2 repeated up to N).
-Prints one JSON line. Usage: tokenize_collate_hf.py [N=100000]"""
-import bz2, csv, io, json, os, sys, time
+Prints sentences/s. Usage: tokenize_collate.py [N=100000]"""
+import bz2, csv, io, os, sys, time
 from transformers import AutoTokenizer, DataCollatorWithPadding
 
+from common import emit, ft_home, init_threads
+
+init_threads()
+
 n = int(sys.argv[1]) if len(sys.argv) > 1 else 100_000
-home = os.environ.get("FT_HOME") or os.path.expanduser("~/.cache/ft")
+home = ft_home()
 rows = list(csv.DictReader(io.StringIO(
     bz2.open(f"{home}/datasets/rotten-tomatoes/rotten_tomatoes_corpus_full.csv.bz2").read().decode())))
 texts = [r["text"] for r in rows if r["category"] in ("fresh", "rotten")]
@@ -27,6 +31,5 @@ for s in range(0, n, 16):
     b = collator(feats)
     tokens += int(b["attention_mask"].sum()); batches += 1
 collate_s = time.perf_counter() - t1
-print(json.dumps({"impl": "transformers", "texts": n, "parallelism": os.environ.get("TOKENIZERS_PARALLELISM", "default"),
-                  "tokenize_s": round(tokenize_s, 3), "collate_s": round(collate_s, 3),
-                  "sentences_per_s": round(n / (tokenize_s + collate_s)), "batches": batches, "tokens": tokens}))
+emit(n / (tokenize_s + collate_s), texts=n, tokenize_s=tokenize_s, collate_s=collate_s,
+     batches=batches, tokens=tokens, parallelism=os.environ.get("TOKENIZERS_PARALLELISM", "default"))

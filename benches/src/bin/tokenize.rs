@@ -1,15 +1,12 @@
-//! Benchmark (not a test): tokenize + collate 100k Rotten Tomatoes sentences.
-//!
-//! Run through `benches/tokenize_collate.sh`, which also runs the transformers baseline on the
-//! same texts. Reads the fresh/rotten rows of `rotten_tomatoes_corpus_full.csv.bz2`, repeated
+//! The `tokenize` case: tokenize + collate 100k Rotten Tomatoes sentences; its twin is
+//! `python/tokenize_collate.py` (transformers' fast tokenizer + `DataCollatorWithPadding`). Reads the fresh/rotten rows of `rotten_tomatoes_corpus_full.csv.bz2`, repeated
 //! up to N texts; then times `encode_examples(max_length=128)` and the collation of all batches
 //! of 16 (dynamic padding) through the prefetching loader. Prints one JSON line.
 //!
-//! Usage: tokenize_bench [N=100000] [THREADS=all cores]
+//! Usage: tokenize [N=100000] [THREADS=all cores]. Prints sentences/s.
 
 use ft_data::text::{read_csv, CsvSpec, EncodeOptions, LabelFilter, Tokenizer};
 use ft_data::{LabelMap, Loader, Sampler};
-use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Instant;
 
@@ -20,21 +17,19 @@ fn main() -> anyhow::Result<()> {
         .map(|s| s.parse())
         .transpose()?
         .unwrap_or(100_000);
-    let home = std::env::var_os("FT_HOME")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| {
-            PathBuf::from(std::env::var_os("HOME").unwrap_or_default()).join(".cache/ft")
-        });
+    let cache = ft_data::assets::Cache::from_env();
     let spec = CsvSpec::new("text")
         .label("category")
         .filter(LabelFilter::parse("fresh=positive,rotten=negative,plot=")?);
     let rows = read_csv(
-        &home.join("datasets/rotten-tomatoes/rotten_tomatoes_corpus_full.csv.bz2"),
+        &cache
+            .resolve("rotten-tomatoes")?
+            .join("rotten_tomatoes_corpus_full.csv.bz2"),
         &spec,
     )?;
     let examples: Vec<_> = rows.iter().cycle().take(n).cloned().collect();
     let labels = LabelMap::from_train(&examples)?;
-    let tok = Tokenizer::from_dir(&home.join("models/minilm-l6"))?;
+    let tok = Tokenizer::from_dir(&cache.resolve("minilm-l6")?)?;
     let mut opts = EncodeOptions::new(128);
     if let Some(t) = args.get(2) {
         opts = opts.threads(t.parse()?);
@@ -54,11 +49,12 @@ fn main() -> anyhow::Result<()> {
     }
     let collate_s = t1.elapsed().as_secs_f64();
     let total = tokenize_s + collate_s;
-    println!(
-        "{{\"impl\": \"ft-data\", \"texts\": {n}, \"threads\": {}, \"tokenize_s\": {tokenize_s:.3}, \"collate_s\": {collate_s:.3}, \"sentences_per_s\": {:.0}, \"batches\": {batches}, \"tokens\": {tokens}, \"truncated\": {}}}",
-        opts.threads,
+    ft_bench::emit(
         n as f64 / total,
-        report.over_length
+        serde_json::json!({
+            "texts": n, "tokenize_s": tokenize_s, "collate_s": collate_s,
+            "batches": batches, "tokens": tokens, "truncated": report.over_length,
+        }),
     );
     Ok(())
 }
