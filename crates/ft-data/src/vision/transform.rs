@@ -194,10 +194,7 @@ impl Transform {
                 {
                     return Err(bad(i, &op, "sizes must be at least 1"));
                 }
-                Op::RandomResizedCrop { scale, ratio, .. }
-                    if !(scale[0] > 0.0 && scale[0] <= scale[1] && scale[1] <= 1.0)
-                        || !(ratio[0] > 0.0 && ratio[0] <= ratio[1]) =>
-                {
+                Op::RandomResizedCrop { scale, ratio, .. } if !valid_crop_ranges(scale, ratio) => {
                     return Err(bad(
                         i,
                         &op,
@@ -214,7 +211,7 @@ impl Transform {
                     hue,
                 } if [brightness, contrast, saturation]
                     .iter()
-                    .any(|&&x| !(x >= 0.0))
+                    .any(|&&x| x.is_nan() || x < 0.0)
                     || !(0.0..=0.5).contains(hue) =>
                 {
                     return Err(bad(
@@ -247,7 +244,7 @@ impl Transform {
                             "mean and std need one value per channel, as many of each",
                         ));
                     }
-                    if std.iter().any(|&s| s == 0.0) {
+                    if std.contains(&0.0) {
                         return Err(bad(i, &Op::Normalize { mean, std }, "std must not be 0"));
                     }
                     normalize = Some((mean, std));
@@ -444,6 +441,15 @@ impl Transform {
             data,
         })
     }
+}
+
+/// `0 < scale[0] <= scale[1] <= 1` and `0 < ratio[0] <= ratio[1]` (false for NaN).
+fn valid_crop_ranges(scale: &[f64; 2], ratio: &[f64; 2]) -> bool {
+    scale[0] > 0.0
+        && scale[0] <= scale[1]
+        && scale[1] <= 1.0
+        && ratio[0] > 0.0
+        && ratio[0] <= ratio[1]
 }
 
 fn imagenet_normalize() -> Op {
