@@ -94,6 +94,11 @@ pub enum DataError {
     #[error("invalid setting: {0}")]
     Invalid(String),
 
+    /// An image file that cannot be decoded (corrupt, truncated, not an image), or that a
+    /// transform cannot handle.
+    #[error("{}: bad image: {message}", path.display())]
+    BadImage { path: PathBuf, message: String },
+
     /// Examples of different kinds (e.g. class labels and regression targets) in one batch.
     #[error("cannot batch together: {0}")]
     MixedBatch(String),

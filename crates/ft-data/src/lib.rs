@@ -46,6 +46,7 @@ pub mod sampler;
 pub mod source;
 pub mod split;
 pub mod text;
+pub mod vision;
 
 pub use batch::{Collator, HostBatch, HostData, HostTensor};
 pub use error::DataError;
@@ -54,3 +55,4 @@ pub use loader::{BatchContext, BatchIter, BatchSource, Loader, TextSource};
 pub use sampler::Sampler;
 pub use split::{split_seeded, SplitSizes, Splits};
 pub use text::{Encoded, EncodedLabel, Example, Location, Target, TextInput};
+pub use vision::{ImageDataset, ImageSource, Transform};
