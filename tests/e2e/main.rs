@@ -2,4 +2,5 @@
 //! They need `cargo xtask setup` and `cargo xtask fetch-data` (both run by `cargo xtask test`).
 mod bert_parity;
 mod minilm_weights;
+mod resnet_parity;
 mod train_loop;
