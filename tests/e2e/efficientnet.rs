@@ -10,8 +10,9 @@ use tch::Tensor;
 
 const TOL: f64 = 1e-4;
 const DAISY: i64 = 985;
-/// ImageNet-1k has no "temple" or "pagoda" class; the photo (a Chinese temple building) may fairly be
-/// any of: palace, monastery, church, stupa, mosque, bell cote, dome, triumphal arch, castle.
+/// ImageNet-1k has no "temple" or "pagoda" class; the photo (a Chinese temple building) may
+/// fairly be any of: palace, monastery, church, stupa, mosque, bell cote, dome, triumphal arch,
+/// castle.
 /// Lite0 answers palace (698); its top 5 also holds bell cote, lakeside, monastery and castle.
 const TEMPLE_OR_PALACE: [i64; 9] = [698, 663, 497, 832, 668, 442, 538, 873, 483];
 

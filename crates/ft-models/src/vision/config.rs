@@ -39,7 +39,11 @@ impl ResNetConfig {
             50 => ([3, 4, 6, 3], true),
             101 => ([3, 4, 23, 3], true),
             152 => ([3, 8, 36, 3], true),
-            d => return Err(format!("ResNet depth {d} is not one of 18, 34, 50, 101, 152")),
+            d => {
+                return Err(format!(
+                    "ResNet depth {d} is not one of 18, 34, 50, 101, 152"
+                ))
+            }
         })
     }
 
@@ -155,9 +159,9 @@ impl VisionConfig {
         let value: Value = serde_json::from_str(&text).map_err(|e| bad(e.to_string()))?;
         let model_type = value.get("model_type").and_then(Value::as_str);
         let config = match model_type {
-            Some("resnet") => VisionConfig::ResNet(
-                serde_json::from_value(value).map_err(|e| bad(e.to_string()))?,
-            ),
+            Some("resnet") => {
+                VisionConfig::ResNet(serde_json::from_value(value).map_err(|e| bad(e.to_string()))?)
+            }
             Some("efficientnet_lite") => VisionConfig::EfficientNet(
                 serde_json::from_value(value).map_err(|e| bad(e.to_string()))?,
             ),
@@ -229,7 +233,9 @@ impl VisionConfig {
                 "efficientnet-lite0".to_string(),
             ),
         };
-        let object = value.as_object_mut().expect("a struct serialises to an object");
+        let object = value
+            .as_object_mut()
+            .expect("a struct serialises to an object");
         object.insert("model_type".into(), self.model_type().into());
         object.insert("architectures".into(), serde_json::json!([arch]));
         value

@@ -161,7 +161,9 @@ impl EfficientNetLite {
         }
         let head_group = STAGES.len() + 1;
         let (c, b) = &self.head;
-        h = b.forward(&c.forward(&h), modes.is_train(head_group)).relu6();
+        h = b
+            .forward(&c.forward(&h), modes.is_train(head_group))
+            .relu6();
         h.adaptive_avg_pool2d([1, 1]).flatten(1, -1)
     }
 
@@ -176,4 +178,3 @@ impl EfficientNetLite {
         self.classify(&self.features(xs, modes), modes)
     }
 }
-

@@ -70,8 +70,7 @@ impl Conv {
                     // Symmetric after all: let the convolution pad, which saves a copy.
                     conv(xs, ph / 2)
                 } else {
-                    let padded =
-                        xs.constant_pad_nd([pw / 2, pw - pw / 2, ph / 2, ph - ph / 2]);
+                    let padded = xs.constant_pad_nd([pw / 2, pw - pw / 2, ph / 2, ph - ph / 2]);
                     conv(&padded, 0)
                 }
             }

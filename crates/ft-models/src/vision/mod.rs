@@ -166,7 +166,11 @@ impl VisionModel {
     /// `num_batches_tracked` may be absent (timm drops it). Tensors the model has no variable
     /// for are listed as ignored. Any other missing or mis-shaped tensor is an error naming it
     /// with both shapes, and then nothing is loaded.
-    pub fn load_pretrained(&self, vs: &nn::VarStore, path: &Path) -> Result<LoadReport, ModelError> {
+    pub fn load_pretrained(
+        &self,
+        vs: &nn::VarStore,
+        path: &Path,
+    ) -> Result<LoadReport, ModelError> {
         let variables = vs.variables();
         let checkpoint = crate::st::read(path)?;
         let head = self.head_prefix();
@@ -196,8 +200,8 @@ impl VisionModel {
             path: dir.to_path_buf(),
             source,
         })?;
-        let json = serde_json::to_string_pretty(&self.config().to_json())
-            .expect("config serialises");
+        let json =
+            serde_json::to_string_pretty(&self.config().to_json()).expect("config serialises");
         crate::st::write_file_atomic(&dir.join("config.json"), json.as_bytes())?;
         let mut tensors: Vec<(String, Tensor)> = vs.variables().into_iter().collect();
         tensors.sort_by(|a, b| a.0.cmp(&b.0));

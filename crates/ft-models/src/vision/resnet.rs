@@ -39,7 +39,10 @@ impl Block {
         let (convs, out) = if bottleneck {
             let out = planes * 4;
             let convs = vec![
-                (conv(&p / "conv1", inp, planes, 1, 1), bn(&p / "bn1", planes)),
+                (
+                    conv(&p / "conv1", inp, planes, 1, 1),
+                    bn(&p / "bn1", planes),
+                ),
                 (
                     conv(&p / "conv2", planes, planes, 3, stride),
                     bn(&p / "bn2", planes),
@@ -49,8 +52,14 @@ impl Block {
             (convs, out)
         } else {
             let convs = vec![
-                (conv(&p / "conv1", inp, planes, 3, stride), bn(&p / "bn1", planes)),
-                (conv(&p / "conv2", planes, planes, 3, 1), bn(&p / "bn2", planes)),
+                (
+                    conv(&p / "conv1", inp, planes, 3, stride),
+                    bn(&p / "bn1", planes),
+                ),
+                (
+                    conv(&p / "conv2", planes, planes, 3, 1),
+                    bn(&p / "bn2", planes),
+                ),
             ];
             (convs, planes)
         };
