@@ -194,7 +194,10 @@ fn fine_tuned_resnet50_loads_in_torchvision_with_the_same_logits() {
             p -= g * 0.1;
         }
     });
-    model.set_labels(&["cat".into(), "dog".into(), "bird".into()]);
+    assert!(model.set_labels(&["cat".into()]).is_err());
+    model
+        .set_labels(&["cat".into(), "dog".into(), "bird".into()])
+        .unwrap();
     let tmp = tempfile::tempdir().unwrap();
     let dir = tmp.path().join("run");
     model.save_pretrained(&vs, &dir).unwrap();

@@ -48,11 +48,11 @@ struct MbConv {
 impl MbConv {
     fn forward(&self, xs: &Tensor, train: bool) -> Tensor {
         let mut h = match &self.expand {
-            Some((c, b)) => b.forward(&c.forward(xs), train).relu6(),
+            Some((c, b)) => b.forward(&c.forward(xs), train).relu6_(),
             None => xs.shallow_clone(),
         };
         let (c, b) = &self.depthwise;
-        h = b.forward(&c.forward(&h), train).relu6();
+        h = b.forward(&c.forward(&h), train).relu6_();
         let (c, b) = &self.project;
         h = b.forward(&c.forward(&h), train);
         if !self.residual {
@@ -65,7 +65,8 @@ impl MbConv {
             let mask = (Tensor::rand([n, 1, 1, 1], (h.kind(), h.device())) + keep).floor();
             h = h / keep * mask;
         }
-        h + xs
+        h += xs;
+        h
     }
 }
 
@@ -155,7 +156,7 @@ impl EfficientNetLite {
     /// Pooled features `[N, 1280]` of images `[N, 3, H, W]` scaled as `(x·255 − 127) / 128`.
     pub fn features(&self, xs: &Tensor, modes: &GroupModes) -> Tensor {
         let (c, b) = &self.stem;
-        let mut h = b.forward(&c.forward(xs), modes.is_train(0)).relu6();
+        let mut h = b.forward(&c.forward(xs), modes.is_train(0)).relu6_();
         for (stage, block) in &self.blocks {
             h = block.forward(&h, modes.is_train(stage + 1));
         }
@@ -163,7 +164,7 @@ impl EfficientNetLite {
         let (c, b) = &self.head;
         h = b
             .forward(&c.forward(&h), modes.is_train(head_group))
-            .relu6();
+            .relu6_();
         h.adaptive_avg_pool2d([1, 1]).flatten(1, -1)
     }
 

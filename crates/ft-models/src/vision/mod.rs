@@ -89,8 +89,16 @@ impl VisionModel {
         }
     }
 
-    /// Sets the class names written to `config.json` by [`VisionModel::save_pretrained`].
-    pub fn set_labels(&mut self, names: &[String]) {
+    /// Sets the class names written to `config.json` by [`VisionModel::save_pretrained`]; there
+    /// must be one per class.
+    pub fn set_labels(&mut self, names: &[String]) -> Result<(), ModelError> {
+        if names.len() as i64 != self.num_classes() {
+            return Err(ModelError::Invalid(format!(
+                "{} label names for a {}-class head",
+                names.len(),
+                self.num_classes()
+            )));
+        }
         let mut config = self.config();
         config.set_labels(names);
         match (self, config) {
@@ -98,6 +106,7 @@ impl VisionModel {
             (VisionModel::EfficientNet(m), VisionConfig::EfficientNet(c)) => m.config = c,
             _ => unreachable!("config() returns the model's own variant"),
         }
+        Ok(())
     }
 
     /// Bottom to top; the last group is always the head.
