@@ -72,6 +72,47 @@ fn efficientnet_lite0_classifies_the_sample_photos() {
 }
 
 #[test]
+fn efficientnet_train_mode_batchnorm_matches_pytorch() {
+    let r = reference();
+    let vs = VarStore::new(tch::Device::Cpu);
+    // Dropout and drop-connect are random; switch them off to compare BatchNorm alone.
+    let mut config = EfficientNetConfig::lite0(1000);
+    config.dropout_rate = 0.0;
+    config.drop_connect_rate = 0.0;
+    let model = VisionModel::new(&vs.root(), &config.into()).unwrap();
+    model.load_pretrained(&vs, &weights()).unwrap();
+    let modes = GroupModes::all(model.layer_groups().len(), true);
+    let logits = tch::no_grad(|| model.forward(&r["pixels"], &modes));
+    let d = rel_max_diff(&logits, &r["train_logits"], None);
+    println!("efficientnet-lite0 train-mode logits: max rel diff {d:.2e}");
+    assert!(d <= TOL, "train-mode logits differ by {d:e}");
+    let vars = vs.variables();
+    let mut worst = (0.0f64, String::new());
+    let mut count = 0;
+    for (name, after) in r
+        .iter()
+        .filter_map(|(k, v)| k.strip_prefix("after.").map(|n| (n, v)))
+    {
+        let d = rel_max_diff(&vars[name], after, None);
+        if d >= worst.0 {
+            worst = (d, name.to_string());
+        }
+        count += 1;
+    }
+    println!(
+        "efficientnet-lite0 running statistics ({count}) after one train-mode forward: max rel diff {:.2e} ({})",
+        worst.0, worst.1
+    );
+    assert!(
+        count == 98 && worst.0 <= TOL,
+        "{} differs by {:e}",
+        worst.1,
+        worst.0
+    );
+    assert_eq!(vars["_bn1.num_batches_tracked"].int64_value(&[]), 1);
+}
+
+#[test]
 fn efficientnet_head_is_replaced_and_groups_follow_the_stages() {
     let (vs, model) = lite0(10);
     let names: Vec<&str> = model

@@ -5,7 +5,8 @@ Writes `pixels` [2, 3, 224, 224] (flower.jpg, china.jpg: shorter side resized to
 bilinear, center crop 224, (x - 127) / 128) and `logits` [2, 1000] from a plain functional PyTorch
 implementation of the lukemelas EfficientNet-Lite0 forward pass (ReLU6, no squeeze-excitation,
 TF SAME padding, BN eps 1e-3, eval mode) on the converted ImageNet weights: an independent check
-of the Rust model, not only of its argmax.
+of the Rust model, not only of its argmax. Also `train_logits` and every BatchNorm's running
+statistics after one train-mode forward (`after.<name>`; dropout and drop-connect off).
 """
 import hashlib, math, os, sys
 
@@ -61,12 +62,14 @@ def same_conv(x, weight, stride, groups=1):
     return F.conv2d(x, weight, None, stride, 0, 1, groups)
 
 
-def bn(x, prefix):
-    return F.batch_norm(x, w[prefix + ".running_mean"], w[prefix + ".running_var"],
-                        w[prefix + ".weight"], w[prefix + ".bias"], False, 0.01, 1e-3)
+def forward(pixels, stats, train):
+    """Lite0's logits; in train mode BatchNorm uses batch statistics and updates `stats`
+    (momentum 0.01 in PyTorch's sense), dropout and drop-connect off."""
 
+    def bn(x, prefix):
+        return F.batch_norm(x, stats[prefix + ".running_mean"], stats[prefix + ".running_var"],
+                            w[prefix + ".weight"], w[prefix + ".bias"], train, 0.01, 1e-3)
 
-with torch.no_grad():
     x = F.relu6(bn(same_conv(pixels, w["_conv_stem.weight"], 2), "_bn0"))
     i = 0
     for expand, k, stride, out_c, repeats in STAGES:
@@ -82,7 +85,15 @@ with torch.no_grad():
             x = h + x if s == 1 and x.shape[1] == out_c else h
             i += 1
     x = F.relu6(bn(same_conv(x, w["_conv_head.weight"], 1), "_bn1"))
-    logits = F.linear(x.mean((2, 3)), w["_fc.weight"], w["_fc.bias"])
+    return F.linear(x.mean((2, 3)), w["_fc.weight"], w["_fc.bias"])
+
+
+with torch.no_grad():
+    logits = forward(pixels, w, False)
+    stats = {k: v.clone() for k, v in w.items() if "running_" in k}
+    train_logits = forward(pixels, stats, True)
 
 print("top-5:", logits.topk(5).indices.tolist())
-save_file({"pixels": pixels.contiguous(), "logits": logits.contiguous()}, out)
+tensors = {"pixels": pixels, "logits": logits, "train_logits": train_logits}
+tensors.update({"after." + k: v for k, v in stats.items()})
+save_file({k: v.contiguous() for k, v in tensors.items()}, out)
