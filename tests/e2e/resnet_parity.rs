@@ -286,3 +286,39 @@ fn unsupported_depth_and_bad_config_are_clear_errors() {
         "{err}"
     );
 }
+
+#[test]
+fn resnet34_101_152_have_torchvisions_state_dict_layout() {
+    let path = python_reference(
+        "resnet_layout.py",
+        &["7", "34", "101", "152"],
+        "resnet_layout.json",
+    )
+    .unwrap();
+    let layouts: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+    for depth in [34, 101, 152] {
+        let (vs, model) = resnet(depth, 7);
+        let theirs = layouts[format!("resnet{depth}")].as_object().unwrap();
+        let ours = vs.variables();
+        assert_eq!(ours.len(), theirs.len(), "resnet{depth}: number of tensors");
+        for (name, spec) in theirs {
+            let var = ours
+                .get(name)
+                .unwrap_or_else(|| panic!("resnet{depth} lacks {name}"));
+            let shape: Vec<i64> = serde_json::from_value(spec[0].clone()).unwrap();
+            let kind = if spec[1] == "int64" {
+                Kind::Int64
+            } else {
+                Kind::Float
+            };
+            assert_eq!(
+                (var.size(), var.kind()),
+                (shape, kind),
+                "resnet{depth} {name}"
+            );
+        }
+        let expected = if depth == 34 { 512 } else { 2048 };
+        assert_eq!(model.num_features(), expected);
+    }
+}
