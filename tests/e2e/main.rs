@@ -2,6 +2,7 @@
 //! They need `cargo xtask setup` and `cargo xtask fetch-data` (both run by `cargo xtask test`).
 mod bert_parity;
 mod efficientnet;
+mod feature_cache;
 mod minilm_weights;
 mod resnet_parity;
 mod train_loop;

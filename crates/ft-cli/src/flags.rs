@@ -211,4 +211,39 @@ pub struct DataFlags {
     #[arg(long, help_heading = "Data")]
     #[serde(skip_serializing_if = "Option::is_none")]
     pub max_length: Option<usize>,
+    /// IDX labels file of --train-file (Fashion-MNIST).
+    #[arg(long, help_heading = "Images")]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub labels_file: Option<PathBuf>,
+    #[arg(long, help_heading = "Images")]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub validation_labels_file: Option<PathBuf>,
+    #[arg(long, help_heading = "Images")]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub test_labels_file: Option<PathBuf>,
+    /// Keep only these classes, in this order (comma-separated: shirt,t-shirt/top).
+    #[arg(long, help_heading = "Images", value_delimiter = ',')]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub classes: Option<Vec<String>>,
+    /// Side of the square images the model sees (default: the model's own, 224).
+    #[arg(long, help_heading = "Images")]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub image_size: Option<usize>,
+    /// Skip and count undecodable images instead of stopping at the first.
+    #[arg(long, help_heading = "Images")]
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub skip_bad_images: bool,
+    /// Linear probe: run the backbone every epoch instead of once (on by default for
+    /// --freeze-strategy linear-probe: features computed once, the head trained on them).
+    #[arg(long, help_heading = "Images")]
+    #[serde(skip)]
+    pub no_feature_cache: bool,
+    #[arg(long, help_heading = "Images", hide = true)]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub feature_cache: Option<bool>,
+    /// Feature cache with random training transforms: augmented views precomputed per image
+    /// (each epoch draws one). Default 1.
+    #[arg(long, help_heading = "Images")]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cache_views: Option<usize>,
 }

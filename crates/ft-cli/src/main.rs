@@ -6,6 +6,7 @@ mod recipes;
 use anyhow::{bail, Context, Result};
 use clap::{Parser, Subcommand};
 use flags::{DataFlags, TrainingFlags};
+use ft_train::saved_image_run::{is_image_run, SavedImageRun};
 use ft_train::{RunConfig, SavedRun};
 use serde_json::Value;
 use std::io::{BufRead, Write};
@@ -16,7 +17,7 @@ use std::process::ExitCode;
 #[command(
     name = "ft",
     version,
-    about = "Fine-tune pretrained models (BERT-family text models today) on your data."
+    about = "Fine-tune pretrained models (BERT-family text models, ResNet / EfficientNet image models) on your data."
 )]
 struct Cli {
     #[command(subcommand)]
@@ -30,9 +31,13 @@ enum Command {
         ft train --recipe sentiment --output-dir runs/s1\n  \
         ft train --recipe sentiment --learning-rate 3e-5 --num-train-epochs 2 --output-dir runs/s2\n  \
         ft train --task seq-cls --model minilm-l6 --train-file reviews.csv --text-column review \\\n           \
-        --label-column stars --validation-fraction 0.1 --test-fraction 0.1 --output-dir runs/mine")]
+        --label-column stars --validation-fraction 0.1 --test-fraction 0.1 --output-dir runs/mine\n  \
+        ft train --recipe fashion-probe --output-dir runs/probe\n  \
+        ft train --task image-cls --model resnet50 --train-file pets/train --validation-file pets/val \\\n           \
+        --freeze-strategy linear-probe --optim adam --learning-rate 1e-4 --output-dir runs/pets")]
     Train(Box<TrainCmd>),
-    /// Evaluate a trained run on its test split (or on --data-file).
+    /// Evaluate a trained run on its test split (or on --data-file: a file read like the
+    /// training data, or for image runs a folder with one sub-folder per class).
     #[command(after_help = "Example:\n  ft eval --model runs/s1")]
     Eval {
         /// A run directory written by `ft train`.
@@ -44,16 +49,20 @@ enum Command {
         #[arg(long, default_value = "auto")]
         device: String,
     },
-    /// Predict for texts, one per line, from a file or stdin; prints JSON lines.
+    /// Predict for texts (one per line, from --input or stdin) or, for image runs, for the
+    /// image files and folders given; prints one JSON object per input.
     #[command(
-        after_help = "Example:\n  echo 'a gorgeous, moving film' | ft predict --model runs/s1"
+        after_help = "Examples:\n  echo 'a gorgeous, moving film' | ft predict --model runs/s1\n  \
+        ft predict --model runs/pets photos/cat.jpg photos/more/"
     )]
     Predict {
         #[arg(long)]
         model: PathBuf,
-        /// Input file (default: stdin).
+        /// Text input file (default: stdin).
         #[arg(long)]
         input: Option<PathBuf>,
+        /// Image files or folders (image runs).
+        images: Vec<PathBuf>,
         #[arg(long, default_value = "auto")]
         device: String,
     },
@@ -116,7 +125,11 @@ fn build_config(cmd: &TrainCmd) -> Result<RunConfig> {
     if let Some(model) = &cmd.model {
         config["model"] = Value::String(model.clone());
     }
-    merge(&mut config, "data", serde_json::to_value(&cmd.data)?);
+    let mut data = serde_json::to_value(&cmd.data)?;
+    if cmd.data.no_feature_cache {
+        data["feature_cache"] = Value::Bool(false);
+    }
+    merge(&mut config, "data", data);
     merge(
         &mut config,
         "training",
@@ -156,35 +169,64 @@ fn train(cmd: &TrainCmd) -> Result<()> {
     let config = build_config(cmd)?;
     prepare_output_dir(&config, cmd.overwrite)?;
     ft_train::interrupt::install_handler()?;
+    if config.task == ft_train::TaskKind::ImageCls {
+        let outcome = ft_train::image_run::run_image(&config)?;
+        return report_outcome(
+            &config,
+            &outcome.train,
+            outcome.test.as_ref(),
+            &outcome.output_dir,
+        );
+    }
     let outcome = ft_train::run_text(&config)?;
+    report_outcome(
+        &config,
+        &outcome.train,
+        outcome.test.as_ref(),
+        &outcome.output_dir,
+    )
+}
+
+fn report_outcome(
+    config: &RunConfig,
+    train: &ft_train::TrainOutcome,
+    test: Option<&ft_train::EvalResult>,
+    output_dir: &Path,
+) -> Result<()> {
     println!(
         "\nrun finished in {:.0} s ({} steps)",
-        outcome.train.train_seconds, outcome.train.global_step
+        train.train_seconds, train.global_step
     );
-    for e in &outcome.train.evaluations {
+    for e in &train.evaluations {
         println!("  {e}");
     }
-    if let Some(best) = outcome.train.best_metric {
+    if let Some(best) = train.best_metric {
         println!("  best {} = {best:.4}", config.training.best_metric());
     }
-    if let Some(test) = &outcome.test {
+    if let Some(test) = test {
         println!("test: {}", ft_train::summarize(test));
     }
-    println!("outputs: {}", outcome.output_dir.display());
+    println!("outputs: {}", output_dir.display());
     Ok(())
 }
 
 fn eval(model: &Path, data_file: Option<&Path>, device: &str) -> Result<()> {
-    let run = SavedRun::open(model, ft_train::text_run::device(device)?)?;
-    let result = run.evaluate(data_file)?;
+    let device = ft_train::text_run::device(device)?;
+    let (result, labels) = if is_image_run(model) {
+        let run = SavedImageRun::open(model, device)?;
+        (run.evaluate(data_file)?, run.labels)
+    } else {
+        let run = SavedRun::open(model, device)?;
+        (run.evaluate(data_file)?, run.labels)
+    };
     println!("{}", result.report);
     if let Some(cm) = &result.confusion {
         let png = model.join("eval_confusion_matrix.png");
-        ft_train::report::draw_confusion(&png, &run.labels, cm)?;
+        ft_train::report::draw_confusion(&png, &labels, cm)?;
         println!("confusion matrix picture: {}", png.display());
         println!(
             "confusion matrix (rows: reference, columns: predicted; {})",
-            run.labels.join(", ")
+            labels.join(", ")
         );
         for row in cm {
             println!(
@@ -199,8 +241,29 @@ fn eval(model: &Path, data_file: Option<&Path>, device: &str) -> Result<()> {
     Ok(())
 }
 
-fn predict(model: &Path, input: Option<&Path>, device: &str) -> Result<()> {
-    let run = SavedRun::open(model, ft_train::text_run::device(device)?)?;
+fn predict(model: &Path, input: Option<&Path>, images: &[PathBuf], device: &str) -> Result<()> {
+    let device = ft_train::text_run::device(device)?;
+    if is_image_run(model) {
+        if images.is_empty() {
+            bail!(
+                "{} is an image model: give image files or folders to predict",
+                model.display()
+            );
+        }
+        let run = SavedImageRun::open(model, device)?;
+        let mut out = std::io::stdout().lock();
+        for p in run.predict(images)? {
+            writeln!(out, "{}", serde_json::to_string(&p)?)?;
+        }
+        return Ok(());
+    }
+    if !images.is_empty() {
+        bail!(
+            "{} is a text model: give texts on stdin or with --input",
+            model.display()
+        );
+    }
+    let run = SavedRun::open(model, device)?;
     let lines: Vec<String> = match input {
         Some(path) => std::fs::read_to_string(path)
             .with_context(|| format!("reading {}", path.display()))?
@@ -229,8 +292,9 @@ fn main() -> ExitCode {
         Command::Predict {
             model,
             input,
+            images,
             device,
-        } => predict(model, input.as_deref(), device),
+        } => predict(model, input.as_deref(), images, device),
         Command::Recipes => {
             for (name, text) in recipes::RECIPES {
                 let v: Value = serde_json::from_str(text).unwrap_or_default();

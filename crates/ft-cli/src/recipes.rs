@@ -7,6 +7,19 @@ pub const RECIPES: &[(&str, &str)] = &[
     ),
     ("ner", include_str!("../recipes/ner.json")),
     ("regression", include_str!("../recipes/regression.json")),
+    ("cats-dogs", include_str!("../recipes/cats-dogs.json")),
+    (
+        "fashion-probe",
+        include_str!("../recipes/fashion-probe.json"),
+    ),
+    (
+        "fashion-partial",
+        include_str!("../recipes/fashion-partial.json"),
+    ),
+    (
+        "fashion-finetune",
+        include_str!("../recipes/fashion-finetune.json"),
+    ),
 ];
 
 /// The recipe's JSON, or an error listing the known names.

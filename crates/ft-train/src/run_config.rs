@@ -14,13 +14,23 @@ pub enum TaskKind {
     TokenCls,
     /// One number per text.
     Regression,
+    /// One class per image.
+    ImageCls,
+    /// A variational autoencoder on images (no labels).
+    Vae,
+    /// Next-token prediction on text (GPT-2).
+    CausalLm,
 }
 
 impl std::str::FromStr for TaskKind {
     type Err = String;
     fn from_str(s: &str) -> Result<Self, String> {
         serde_json::from_value(serde_json::Value::String(s.to_string()))
-            .map_err(|_| format!("task `{s}` is not one of seq-cls, token-cls, regression"))
+            .map_err(|_| {
+                format!(
+                    "task `{s}` is not one of seq-cls, token-cls, regression, image-cls, vae, causal-lm"
+                )
+            })
     }
 }
 
@@ -77,6 +87,40 @@ pub struct DataConfig {
     pub test_fraction: Option<f64>,
     #[serde(default = "d_max_len")]
     pub max_length: usize,
+
+    // Image tasks.
+    /// The IDX labels file belonging to `train_file` (Fashion-MNIST); likewise for the
+    /// validation and test files.
+    #[serde(default)]
+    pub labels_file: Option<PathBuf>,
+    #[serde(default)]
+    pub validation_labels_file: Option<PathBuf>,
+    #[serde(default)]
+    pub test_labels_file: Option<PathBuf>,
+    /// Keep only these classes, indexed in this order (`["shirt", "t-shirt/top"]`).
+    #[serde(default)]
+    pub classes: Option<Vec<String>>,
+    /// The side of the square images the model sees (default: the model's, 224).
+    #[serde(default)]
+    pub image_size: Option<usize>,
+    /// Transform pipelines (ft-data `Transform` JSON lists). Default: torchvision's ImageNet
+    /// presets with the model's normalisation — RandomResizedCrop + flip for training,
+    /// Resize + CenterCrop for evaluation.
+    #[serde(default)]
+    pub train_transforms: Option<serde_json::Value>,
+    #[serde(default)]
+    pub eval_transforms: Option<serde_json::Value>,
+    /// Skip (and count) undecodable images instead of stopping at the first.
+    #[serde(default)]
+    pub skip_bad_images: bool,
+    /// Linear probe only: run the frozen backbone once and train the head on stored features.
+    /// Default on for `freeze_strategy = linear-probe`.
+    #[serde(default)]
+    pub feature_cache: Option<bool>,
+    /// With random training transforms, how many augmented views per image the feature cache
+    /// precomputes (each epoch draws one per image). Default 1.
+    #[serde(default)]
+    pub cache_views: Option<usize>,
 }
 
 /// A whole run: `ft train --config run.json` reads this; recipes are these too.

@@ -7,7 +7,7 @@ use crate::{EvalResult, TensorBatch, TrainingArgs};
 use anyhow::{bail, Context, Result};
 use ft_data::text::{EncodeOptions, Tokenizer};
 use ft_data::{Example, LabelMap, Loader, Sampler, Target, TextInput};
-use ft_models::bert::{BertConfig, BertForTask, BertTask};
+use ft_models::bert::{BertConfig, BertForTask};
 use ft_models::GroupModes;
 use ft_optim::loss::LossOptions;
 use serde::Serialize;
@@ -58,15 +58,7 @@ impl SavedRun {
             .with_context(|| format!("parsing {}", config_path.display()))?;
         let bert_config = BertConfig::from_dir(dir)?;
         let labels = bert_config.labels().unwrap_or_default();
-        let task_kind = match config.task {
-            TaskKind::SeqCls => BertTask::SequenceClassification {
-                num_labels: labels.len() as i64,
-            },
-            TaskKind::TokenCls => BertTask::TokenClassification {
-                num_labels: labels.len() as i64,
-            },
-            TaskKind::Regression => BertTask::Regression,
-        };
+        let task_kind = crate::text_run::bert_task(config.task, labels.len())?;
         let vs = VarStore::new(device);
         let model = BertForTask::new(&vs.root(), &bert_config, task_kind)?;
         let report = model.load_pretrained(&vs, &dir.join("model.safetensors"))?;
@@ -209,6 +201,7 @@ impl SavedRun {
                             ..Prediction::bare(text)
                         }
                     }
+                    other => bail!("{other:?} runs have no text predictions"),
                 };
                 out.push(pred);
             }

@@ -13,7 +13,6 @@ use ft_data::text::{
 use ft_data::{split_seeded, Example, LabelMap, Loader, Sampler, SplitSizes};
 use ft_models::bert::{BertConfig, BertForTask, BertTask};
 use ft_optim::loss::{balanced_class_weights, LossOptions};
-use serde_json::json;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use tch::nn::VarStore;
@@ -183,13 +182,15 @@ pub fn load_splits(config: &RunConfig) -> Result<(Vec<Example>, Vec<Example>, Ve
     }
 }
 
-fn bert_task(kind: TaskKind, labels: usize) -> BertTask {
+/// The BERT head of a text task; other tasks have their own runners.
+pub(crate) fn bert_task(kind: TaskKind, labels: usize) -> Result<BertTask> {
     let num_labels = labels as i64;
-    match kind {
+    Ok(match kind {
         TaskKind::SeqCls => BertTask::SequenceClassification { num_labels },
         TaskKind::TokenCls => BertTask::TokenClassification { num_labels },
         TaskKind::Regression => BertTask::Regression,
-    }
+        other => bail!("{other:?} is not a text task (seq-cls, token-cls, regression)"),
+    })
 }
 
 /// The device named by `spec` (`auto`, `cpu`, `cuda`, `cuda:N`).
@@ -208,6 +209,7 @@ pub fn device(spec: &str) -> Result<tch::Device> {
 /// The whole job. The output directory ends up holding the fine-tuned model in HF's layout
 /// plus `metrics.json`, `run.json`, `training_args.json`, `train_log.jsonl` and checkpoints.
 pub fn run_text(config: &RunConfig) -> Result<TextRunOutcome> {
+    bert_task(config.task, 2)?;
     let args = &config.training;
     let out = args.output_dir.clone();
     let model_dir = resolve_model(&config.model)?;
@@ -293,7 +295,7 @@ pub fn run_text(config: &RunConfig) -> Result<TextRunOutcome> {
     let model = BertForTask::new(
         &vs.root(),
         &bert_config,
-        bert_task(config.task, label_names.len()),
+        bert_task(config.task, label_names.len())?,
     )?;
     let weights = model_dir.join("model.safetensors");
     let report = model.load_pretrained(&vs, &weights)?;
@@ -374,35 +376,5 @@ fn write_run_files(
                 .with_context(|| format!("copying {name} into {}", out.display()))?;
         }
     }
-    let metrics = json!({
-        "validation": outcome.evaluations,
-        "test": test.map(|t| prefixed(&t.metrics, "test_")),
-        "best_metric": outcome.best_metric,
-        "best_checkpoint": outcome.best_checkpoint,
-        "global_step": outcome.global_step,
-        "stopped_early": outcome.stopped_early,
-        "train_runtime": outcome.train_seconds,
-        "train_samples_per_second": outcome.train_samples_per_second,
-    });
-    std::fs::write(
-        out.join("metrics.json"),
-        serde_json::to_string_pretty(&metrics)?,
-    )?;
-    if let Some(t) = test {
-        std::fs::write(out.join("test_report.txt"), &t.report)?;
-    }
-    std::fs::write(
-        out.join("run_config.json"),
-        serde_json::to_string_pretty(config)?,
-    )?;
-    crate::provenance::write_run_json(out, config, model_dir)?;
-    Ok(())
-}
-
-fn prefixed(metrics: &std::collections::BTreeMap<String, f64>, prefix: &str) -> serde_json::Value {
-    metrics
-        .iter()
-        .map(|(k, v)| (format!("{prefix}{k}"), json!(v)))
-        .collect::<serde_json::Map<_, _>>()
-        .into()
+    crate::run_files::write_outcome(config, model_dir, out, outcome, test)
 }

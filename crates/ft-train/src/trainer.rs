@@ -74,6 +74,9 @@ impl<'a> Trainer<'a> {
         // Evaluation loaders use `Sampler::Sequential`, so epoch 0 is the data in order.
         for host in loader.epoch(0) {
             let host = host?;
+            if host.batch_size() == 0 {
+                continue;
+            }
             let batch = TensorBatch::from_host(&host, self.device)?;
             self.task.evaluate_batch(&batch, &host, &mut evaluation)?;
         }
@@ -169,6 +172,11 @@ impl<'a> Trainer<'a> {
                 while micro < accum {
                     let Some(host) = iter.next() else { break };
                     let host = host?;
+                    if host.batch_size() == 0 {
+                        // Every image of this batch was skipped as unreadable (skip_bad_images).
+                        done_in_epoch += 1;
+                        continue;
+                    }
                     let batch = TensorBatch::from_host(&host, self.device)?;
                     reseed(args.seed, state.global_step, micro);
                     let loss = tch::autocast(scaler.is_some(), || self.task.loss(&batch, &modes))?;

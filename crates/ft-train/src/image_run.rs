@@ -1,0 +1,466 @@
+//! The image fine-tuning job end to end, as a library call (the guide's Example 2): read the
+//! images, build a pretrained vision model with a fresh head, freeze what the strategy says,
+//! train (on cached backbone features for a linear probe), test, and leave a run directory that
+//! `ft eval` / `ft predict` and torchvision can load.
+use crate::feature_cache::FeatureSource;
+use crate::image_task::{ImageInput, ImageTask};
+use crate::run_config::{DataConfig, RunConfig, TaskKind};
+use crate::text_run::{device, resolve_data_file};
+use crate::trainer::{summarize, TrainOutcome, Trainer};
+use crate::EvalResult;
+use anyhow::{bail, Context, Result};
+use ft_data::vision::{ImageDataset, ImageSource, Transform};
+use ft_data::{BatchSource, Loader, Sampler};
+use ft_models::vision::{EfficientNetConfig, ResNetConfig, VisionConfig, VisionModel};
+use ft_optim::loss::LossOptions;
+use serde_json::{json, Value};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Instant;
+use tch::nn::VarStore;
+
+/// What [`run_image`] returns.
+pub struct ImageRunOutcome {
+    pub train: TrainOutcome,
+    pub test: Option<EvalResult>,
+    pub output_dir: PathBuf,
+    /// Images skipped as undecodable (with `skip_bad_images`).
+    pub skipped_images: Vec<PathBuf>,
+    /// Seconds spent computing cached features, when the feature cache was used.
+    pub feature_cache_seconds: Option<f64>,
+}
+
+/// A vision model to start from: its architecture, and the weights file if there is one.
+pub struct VisionStart {
+    pub config: VisionConfig,
+    pub weights: Option<PathBuf>,
+    /// The directory the model came from (for provenance).
+    pub dir: PathBuf,
+}
+
+/// Resolves `spec`: a directory with `config.json` (an ft run or a saved model), or a fetched
+/// cache model (`resnet50`, `efficientnet-lite0`; torchvision/timm checkpoints have no config,
+/// so the architecture comes from the name).
+pub fn resolve_vision_model(spec: &str) -> Result<VisionStart> {
+    let path = Path::new(spec);
+    let dir = if path.is_dir() {
+        path.to_path_buf()
+    } else {
+        ft_data::assets::Cache::from_env()
+            .resolve(spec)
+            .with_context(|| {
+                format!("`{spec}` is neither a model directory nor a fetched cache model")
+            })?
+    };
+    let config = if dir.join("config.json").is_file() {
+        VisionConfig::from_dir(&dir)?
+    } else {
+        let name = dir
+            .file_name()
+            .map(|n| n.to_string_lossy().to_lowercase())
+            .unwrap_or_default();
+        if let Some(depth) = name
+            .strip_prefix("resnet")
+            .and_then(|d| d.parse::<u32>().ok())
+        {
+            VisionConfig::ResNet(ResNetConfig::new(depth, 1000))
+        } else if name.starts_with("efficientnet-lite0") || name.starts_with("efficientnet_lite0") {
+            VisionConfig::EfficientNet(EfficientNetConfig::lite0(1000))
+        } else {
+            bail!(
+                "{} has no config.json and its name does not say the architecture \
+                 (resnet18/34/50/101/152, efficientnet-lite0)",
+                dir.display()
+            );
+        }
+    };
+    let weights = dir.join("model.safetensors");
+    Ok(VisionStart {
+        config,
+        weights: weights.is_file().then_some(weights),
+        dir,
+    })
+}
+
+/// `config` with a `n`-way head named `labels`.
+fn with_classes(config: &VisionConfig, labels: &[String]) -> VisionConfig {
+    let mut config = config.clone();
+    match &mut config {
+        VisionConfig::ResNet(c) => c.num_classes = labels.len() as i64,
+        VisionConfig::EfficientNet(c) => c.num_classes = labels.len() as i64,
+    }
+    config.set_labels(labels);
+    config
+}
+
+fn read_dataset(
+    data: &DataConfig,
+    file: &Path,
+    labels_file: Option<&PathBuf>,
+) -> Result<ImageDataset> {
+    let path = resolve_data_file(data, file)?;
+    let format = data.format.clone().unwrap_or_else(|| {
+        if path.is_dir() {
+            "folder".into()
+        } else if path.to_string_lossy().contains("idx3-ubyte") {
+            "idx".into()
+        } else {
+            "pixel-csv".into()
+        }
+    });
+    let dataset = match format.as_str() {
+        "folder" => ImageDataset::folder(&path)?,
+        "idx" => {
+            let labels = labels_file.with_context(|| {
+                format!(
+                    "{} is an IDX image file: give its labels file (labels_file / --labels-file)",
+                    path.display()
+                )
+            })?;
+            let labels = resolve_data_file(data, labels)?;
+            let names: Vec<&str> = ft_data::idx::FASHION_MNIST_CLASSES.to_vec();
+            ImageDataset::idx(&path, &labels, &names)?
+        }
+        // sklearn's digits: 8x8 pixels valued 0..16, the class in the last column.
+        "pixel-csv" => ImageDataset::pixel_csv(&path, 8, 16.0)?,
+        other => bail!("image data format `{other}` is not one of folder, idx, pixel-csv"),
+    };
+    Ok(match &data.classes {
+        Some(classes) => {
+            let names: Vec<&str> = classes.iter().map(String::as_str).collect();
+            dataset
+                .filter_classes(&names)
+                .with_context(|| format!("classes of {}", path.display()))?
+        }
+        None => dataset,
+    })
+}
+
+/// Train / validation / test images as the config says: separate files where given, otherwise
+/// seeded disjoint parts of `train_file`.
+pub fn load_image_splits(config: &RunConfig) -> Result<(ImageDataset, ImageDataset, ImageDataset)> {
+    let data = &config.data;
+    let seed = data.split_seed.unwrap_or(config.training.seed);
+    let all = read_dataset(data, &data.train_file, data.labels_file.as_ref())?;
+    let separate = |file: &Option<PathBuf>, labels: &Option<PathBuf>, size: Option<usize>| {
+        file.as_ref()
+            .map(|f| -> Result<ImageDataset> {
+                let d = read_dataset(data, f, labels.as_ref())?;
+                Ok(match size {
+                    Some(n) if n < d.len() => d.subset_seeded(n, seed)?,
+                    _ => d,
+                })
+            })
+            .transpose()
+    };
+    let validation_file = separate(
+        &data.validation_file,
+        &data.validation_labels_file,
+        data.validation_size,
+    )?;
+    let test_file = separate(&data.test_file, &data.test_labels_file, data.test_size)?;
+    let n = all.len();
+    let frac = |f: Option<f64>, default: f64| (n as f64 * f.unwrap_or(default)).round() as usize;
+    let validation_n = match validation_file {
+        Some(_) => 0,
+        None => data
+            .validation_size
+            .unwrap_or_else(|| frac(data.validation_fraction, 0.1)),
+    };
+    let test_n = match test_file {
+        Some(_) => 0,
+        None => data
+            .test_size
+            .unwrap_or_else(|| frac(data.test_fraction, 0.1)),
+    };
+    let train_n = data
+        .train_size
+        .unwrap_or_else(|| n.saturating_sub(validation_n + test_n));
+    let mut parts = all
+        .split(&[train_n, validation_n, test_n], seed)?
+        .into_iter();
+    let (train, validation, test) = (
+        parts.next().expect("three parts"),
+        parts.next().expect("three parts"),
+        parts.next().expect("three parts"),
+    );
+    Ok((
+        train,
+        validation_file.unwrap_or(validation),
+        test_file.unwrap_or(test),
+    ))
+}
+
+/// The train and eval pipelines: the config's, or torchvision's ImageNet presets with the
+/// model's normalisation (grey images are replicated to RGB first).
+pub fn transforms(data: &DataConfig, model: &VisionModel) -> Result<(Transform, Transform)> {
+    let pre = model.preprocessing();
+    let crop = data.image_size.unwrap_or(pre.crop as usize);
+    let resize = if data.image_size.is_some() {
+        crop * 8 / 7
+    } else {
+        pre.resize as usize
+    };
+    let normalize = json!({"normalize": {"mean": pre.mean, "std": pre.std}});
+    let train = match &data.train_transforms {
+        Some(v) => v.clone(),
+        None => json!([
+            {"grayscale_to_rgb": {}},
+            {"random_resized_crop": {"size": crop}},
+            {"random_horizontal_flip": {"p": 0.5}},
+            {"to_tensor": {}},
+            normalize
+        ]),
+    };
+    let eval = match &data.eval_transforms {
+        Some(v) => v.clone(),
+        None => json!([
+            {"grayscale_to_rgb": {}},
+            {"resize": resize},
+            {"center_crop": crop},
+            {"to_tensor": {}},
+            normalize
+        ]),
+    };
+    let parse = |v: &Value, which: &str| {
+        Transform::from_json(&v.to_string()).with_context(|| format!("{which}_transforms"))
+    };
+    Ok((parse(&train, "train")?, parse(&eval, "eval")?))
+}
+
+/// Whether the backbone stays frozen for the whole run, so cached features are valid.
+fn backbone_always_frozen(config: &RunConfig) -> bool {
+    config.training.freeze_strategy == "linear-probe" && config.training.unfreeze.is_empty()
+}
+
+fn image_source(
+    dataset: ImageDataset,
+    transform: &Transform,
+    data: &DataConfig,
+) -> Arc<ImageSource> {
+    Arc::new(
+        ImageSource::new(Arc::new(dataset), transform.clone())
+            .skip_bad_images(data.skip_bad_images),
+    )
+}
+
+/// The whole job; see the module docs.
+pub fn run_image(config: &RunConfig) -> Result<ImageRunOutcome> {
+    if config.task != TaskKind::ImageCls {
+        bail!("run_image runs image-cls runs, not {:?}", config.task);
+    }
+    let args = &config.training;
+    let out = args.output_dir.clone();
+    let start = resolve_vision_model(&config.model)?;
+    let (train, validation, test) = load_image_splits(config)?;
+    if train.is_empty() {
+        bail!("the training split is empty");
+    }
+    let labels: Vec<String> = train.classes().to_vec();
+    println!(
+        "data: {} train / {} validation / {} test images, classes: {}",
+        train.len(),
+        validation.len(),
+        test.len(),
+        labels.join(", ")
+    );
+
+    let device = device(&args.device)?;
+    tch::manual_seed(args.seed as i64);
+    let vs = VarStore::new(device);
+    let model = VisionModel::new(&vs.root(), &with_classes(&start.config, &labels))?;
+    match &start.weights {
+        Some(w) => {
+            let report = model.load_pretrained(&vs, w)?;
+            if !args.quiet {
+                println!("weights: {report}");
+            }
+        }
+        None => println!(
+            "weights: none in {}: training from a random initialisation",
+            start.dir.display()
+        ),
+    }
+    let (train_tf, eval_tf) = transforms(&config.data, &model)?;
+    // The resolved pipelines go into run_config.json, so eval/predict rebuild exactly these.
+    let mut resolved = config.clone();
+    resolved.data.train_transforms = Some(serde_json::from_str(&train_tf.to_json())?);
+    resolved.data.eval_transforms = Some(serde_json::from_str(&eval_tf.to_json())?);
+
+    let use_cache = config
+        .data
+        .feature_cache
+        .unwrap_or_else(|| backbone_always_frozen(config));
+    if use_cache && !backbone_always_frozen(config) {
+        bail!(
+            "feature_cache needs a backbone that stays frozen (freeze_strategy linear-probe, no unfreeze patterns); \
+             this run trains backbone layers"
+        );
+    }
+    let train_images = image_source(train, &train_tf, &config.data);
+    let eval_images =
+        |d: ImageDataset| (!d.is_empty()).then(|| image_source(d, &eval_tf, &config.data));
+    let (validation_images, test_images) = (eval_images(validation), eval_images(test));
+    let mut task = ImageTask::new(
+        model,
+        labels.clone(),
+        LossOptions {
+            label_smoothing: args.label_smoothing_factor,
+            class_weights: None,
+        },
+    );
+    task.model.set_labels(&labels)?;
+
+    let mut cache_seconds = None;
+    let (train_loader, validation_loader, test_loader) = if use_cache {
+        let views = if train_tf.is_deterministic() {
+            1
+        } else {
+            config.data.cache_views.unwrap_or(1)
+        };
+        if train_tf.is_deterministic() {
+            println!(
+                "feature cache: the backbone is frozen and the training transforms are deterministic, \
+                 so its features are computed once and the head trains on them (same result as \
+                 running the backbone every epoch; --no-feature-cache turns this off)"
+            );
+        } else {
+            println!(
+                "feature cache: the backbone is frozen, so its features are computed up front; the \
+                 training transforms are random, so {views} augmented view(s) per image are \
+                 precomputed and each epoch draws one of them — weaker augmentation than a fresh \
+                 crop every epoch (--cache-views N for more views, --no-feature-cache for fresh \
+                 augmentation at full cost)"
+            );
+        }
+        let t = Instant::now();
+        let extract = |images: &Arc<ImageSource>, views: usize| -> Result<Arc<dyn BatchSource>> {
+            Ok(Arc::new(FeatureSource::extract(
+                &task.model,
+                images.clone(),
+                views,
+                args.seed,
+                args.per_device_eval_batch_size,
+                device,
+            )?))
+        };
+        let train_features = extract(&train_images, views)?;
+        let validation_features = validation_images
+            .as_ref()
+            .map(|i| extract(i, 1))
+            .transpose()?;
+        let test_features = test_images.as_ref().map(|i| extract(i, 1)).transpose()?;
+        let secs = t.elapsed().as_secs_f64();
+        println!("feature cache: computed in {secs:.1} s");
+        cache_seconds = Some(secs);
+        task.input = ImageInput::Features;
+        (
+            loader(
+                train_features,
+                Sampler::Random,
+                args.per_device_train_batch_size,
+                args.seed,
+            )?,
+            validation_features
+                .map(|s| {
+                    loader(
+                        s,
+                        Sampler::Sequential,
+                        args.per_device_eval_batch_size,
+                        args.seed,
+                    )
+                })
+                .transpose()?,
+            test_features
+                .map(|s| {
+                    loader(
+                        s,
+                        Sampler::Sequential,
+                        args.per_device_eval_batch_size,
+                        args.seed,
+                    )
+                })
+                .transpose()?,
+        )
+    } else {
+        let as_source = |s: &Arc<ImageSource>| -> Arc<dyn BatchSource> { s.clone() };
+        (
+            loader(
+                as_source(&train_images),
+                Sampler::Random,
+                args.per_device_train_batch_size,
+                args.seed,
+            )?,
+            validation_images
+                .as_ref()
+                .map(|s| {
+                    loader(
+                        as_source(s),
+                        Sampler::Sequential,
+                        args.per_device_eval_batch_size,
+                        args.seed,
+                    )
+                })
+                .transpose()?,
+            test_images
+                .as_ref()
+                .map(|s| {
+                    loader(
+                        as_source(s),
+                        Sampler::Sequential,
+                        args.per_device_eval_batch_size,
+                        args.seed,
+                    )
+                })
+                .transpose()?,
+        )
+    };
+
+    let mut trainer = Trainer::new(args.clone(), &task, &vs)?;
+    let outcome = trainer.fit(&train_loader, validation_loader.as_ref())?;
+    let test_result = test_loader
+        .as_ref()
+        .map(|l| trainer.evaluate(l))
+        .transpose()?;
+    if let Some(r) = &test_result {
+        println!("test: {}", summarize(r));
+    }
+    let mut skipped = train_images.skipped();
+    for s in [&validation_images, &test_images].into_iter().flatten() {
+        skipped.extend(s.skipped());
+    }
+    if !skipped.is_empty() {
+        println!(
+            "skipped {} unreadable image(s) (skip_bad_images), e.g. {}",
+            skipped.len(),
+            skipped[0].display()
+        );
+    }
+    crate::run_files::write_outcome(&resolved, &start.dir, &out, &outcome, test_result.as_ref())?;
+    let matrix = test_result
+        .as_ref()
+        .and_then(|t| t.confusion.as_deref())
+        .map(|c| (labels.as_slice(), c));
+    crate::report::draw(
+        &out.join("report.png"),
+        &outcome.log_history,
+        &args.best_metric(),
+        matrix,
+    )?;
+    Ok(ImageRunOutcome {
+        train: outcome,
+        test: test_result,
+        output_dir: out,
+        skipped_images: skipped,
+        feature_cache_seconds: cache_seconds,
+    })
+}
+
+fn loader(
+    source: Arc<dyn BatchSource>,
+    sampler: Sampler,
+    batch_size: usize,
+    seed: u64,
+) -> Result<Loader> {
+    Ok(Loader::from_source(source, sampler, batch_size)?.seed(seed))
+}

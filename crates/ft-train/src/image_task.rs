@@ -1,0 +1,105 @@
+//! Image classification: a vision model with a fresh head, trained on pixels or, for a linear
+//! probe, on the frozen backbone's cached features (see [`crate::feature_cache`]).
+use crate::batch::TensorBatch;
+use crate::evaluation::{Evaluation, Metrics};
+use crate::task::{LossSum, Task};
+use anyhow::{bail, Result};
+use ft_data::HostBatch;
+use ft_models::vision::VisionModel;
+use ft_models::{GroupModes, LayerGroup};
+use ft_optim::loss::{cross_entropy_sum, LossOptions};
+use std::path::Path;
+use tch::nn::VarStore;
+use tch::{Kind, Tensor};
+
+/// What the batches hold.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ImageInput {
+    /// `pixel_values` `[N, C, H, W]`: the whole model runs.
+    Pixels,
+    /// `features` `[N, F]` from the frozen backbone: only the head runs.
+    Features,
+}
+
+pub struct ImageTask {
+    pub model: VisionModel,
+    /// Class names by id.
+    pub labels: Vec<String>,
+    pub loss_options: LossOptions,
+    pub input: ImageInput,
+}
+
+impl ImageTask {
+    pub fn new(model: VisionModel, labels: Vec<String>, loss_options: LossOptions) -> ImageTask {
+        ImageTask {
+            model,
+            labels,
+            loss_options,
+            input: ImageInput::Pixels,
+        }
+    }
+
+    /// Logits for a batch of whichever input the task is set to (the caller decides grad mode).
+    pub fn logits(&self, batch: &TensorBatch, modes: &GroupModes) -> Result<Tensor> {
+        Ok(match self.input {
+            ImageInput::Pixels => self.model.forward(batch.require("pixel_values")?, modes),
+            ImageInput::Features => self.model.classify(batch.require("features")?, modes),
+        })
+    }
+
+    fn loss_of(&self, logits: &Tensor, labels: &Tensor) -> LossSum {
+        let (sum, count) = cross_entropy_sum(logits, labels, &self.loss_options);
+        LossSum { sum, count }
+    }
+}
+
+impl Task for ImageTask {
+    fn layer_groups(&self) -> &[LayerGroup] {
+        self.model.layer_groups()
+    }
+
+    fn loss(&self, batch: &TensorBatch, modes: &GroupModes) -> Result<LossSum> {
+        if self.input == ImageInput::Features {
+            // Training the head on cached features is only equal to training on pixels when the
+            // backbone is frozen; the feature cache is only built then, this guards misuse.
+            let head = self.layer_groups().len() - 1;
+            if (0..head).any(|g| modes.is_train(g)) {
+                bail!("cached features need a frozen backbone, but a backbone group is training");
+            }
+        }
+        let logits = self.logits(batch, modes)?;
+        Ok(self.loss_of(&logits, batch.require("labels")?))
+    }
+
+    fn new_evaluation(&self) -> Result<Evaluation> {
+        Evaluation::classification(&self.labels)
+    }
+
+    fn evaluate_batch(
+        &self,
+        batch: &TensorBatch,
+        _host: &HostBatch,
+        ev: &mut Evaluation,
+    ) -> Result<()> {
+        let modes = GroupModes::all(self.layer_groups().len(), false);
+        let logits = tch::no_grad(|| self.logits(batch, &modes))?;
+        let labels = batch.require("labels")?;
+        let loss = self.loss_of(&logits, labels);
+        ev.add_loss(loss.sum.double_value(&[]), loss.count);
+        if let Metrics::Classification(acc) = &mut ev.metrics {
+            let scores = Vec::<f32>::try_from(
+                logits
+                    .to_device(tch::Device::Cpu)
+                    .to_kind(Kind::Float)
+                    .view([-1]),
+            )?;
+            let refs = Vec::<i64>::try_from(labels.to_device(tch::Device::Cpu).view([-1]))?;
+            acc.update_logits(&scores, &refs)?;
+        }
+        Ok(())
+    }
+
+    fn save(&self, vs: &VarStore, dir: &Path) -> Result<()> {
+        Ok(self.model.save_pretrained(vs, dir)?)
+    }
+}
