@@ -1,5 +1,6 @@
 //! Workspace end-to-end tests: one binary (each test binary links libtorch, which is slow).
 //! They need `cargo xtask setup` and `cargo xtask fetch-data` (both run by `cargo xtask test`).
 mod bert_parity;
+mod gpt2_parity;
 mod minilm_weights;
 mod train_loop;
