@@ -39,6 +39,7 @@ pub mod assets;
 pub mod batch;
 pub mod error;
 pub mod labels;
+pub mod lm;
 pub mod loader;
 pub mod rng;
 pub mod sampler;
