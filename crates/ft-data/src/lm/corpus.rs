@@ -49,6 +49,17 @@ pub fn encode_documents(tokenizer: &Tokenizer, texts: &[&str]) -> Result<Vec<Vec
     Ok(encodings.iter().map(|e| e.get_ids().to_vec()).collect())
 }
 
+/// Text of generated token ids (special tokens such as `<|endoftext|>` left out).
+pub fn decode(tokenizer: &Tokenizer, ids: &[u32]) -> Result<String> {
+    tokenizer
+        .inner
+        .decode(ids, true)
+        .map_err(|e| DataError::Tokenizer {
+            path: tokenizer.path().to_path_buf(),
+            message: e.to_string(),
+        })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

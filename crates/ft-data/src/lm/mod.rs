@@ -22,5 +22,5 @@ mod corpus;
 mod pack;
 
 pub use bpe::{train_bpe, train_bpe_to, BpeOptions, END_OF_TEXT};
-pub use corpus::{encode_documents, read_documents};
+pub use corpus::{decode, encode_documents, read_documents};
 pub use pack::{pack, Packed};
