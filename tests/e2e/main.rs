@@ -2,5 +2,6 @@
 //! They need `cargo xtask setup` and `cargo xtask fetch-data` (both run by `cargo xtask test`).
 mod bert_parity;
 mod gpt2_parity;
+mod lm_showcase;
 mod minilm_weights;
 mod train_loop;
