@@ -3,6 +3,8 @@
 mod bert_parity;
 mod efficientnet;
 mod feature_cache;
+mod gpt2_parity;
+mod lm_showcase;
 mod minilm_weights;
 mod resnet_parity;
 mod train_loop;

@@ -40,6 +40,7 @@ pub mod batch;
 pub mod error;
 pub mod idx;
 pub mod labels;
+pub mod lm;
 pub mod loader;
 pub mod rng;
 pub mod sampler;

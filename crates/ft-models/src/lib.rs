@@ -17,6 +17,7 @@
 //! ```
 pub mod bert;
 mod error;
+pub mod gpt2;
 mod groups;
 pub mod loading;
 pub mod st;

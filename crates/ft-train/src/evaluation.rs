@@ -1,7 +1,8 @@
 //! Collecting predictions over an evaluation set into ft-metrics reports.
 use anyhow::Result;
 use ft_metrics::{
-    ClassificationAccumulator, MetricReport, Mode, RegressionAccumulator, SequenceAccumulator,
+    ClassificationAccumulator, MetricReport, Mode, NllAccumulator, RegressionAccumulator,
+    SequenceAccumulator,
 };
 use std::collections::BTreeMap;
 
@@ -14,6 +15,8 @@ pub enum Metrics {
         labels: Vec<String>,
     },
     Regression(RegressionAccumulator),
+    /// Language modelling: the summed token NLL gives `perplexity` (and `nll`, `bits_per_dim`).
+    Perplexity(NllAccumulator),
 }
 
 pub struct Evaluation {
@@ -52,6 +55,10 @@ impl Evaluation {
         Evaluation::new(Metrics::Regression(RegressionAccumulator::new()))
     }
 
+    pub fn perplexity() -> Evaluation {
+        Evaluation::new(Metrics::Perplexity(NllAccumulator::new()))
+    }
+
     fn new(metrics: Metrics) -> Evaluation {
         Evaluation {
             metrics,
@@ -78,6 +85,14 @@ impl Evaluation {
             Metrics::Regression(acc) => {
                 let r = acc.compute()?;
                 (r.scalars(), r.to_text(), None)
+            }
+            Metrics::Perplexity(acc) => {
+                let r = acc.compute()?;
+                let text = format!(
+                    "perplexity {:.3} (mean NLL {:.4} nats over {} tokens)",
+                    r.perplexity, r.mean_nll, r.count
+                );
+                (r.scalars(), text, None)
             }
         };
         if self.count > 0.0 {

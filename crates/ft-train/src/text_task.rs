@@ -2,7 +2,7 @@
 use crate::batch::TensorBatch;
 use crate::evaluation::{Evaluation, Metrics};
 use crate::task::{LossSum, Task};
-use anyhow::{anyhow, Result};
+use anyhow::{anyhow, bail, Result};
 use ft_data::HostBatch;
 use ft_models::bert::{BertForTask, BertTask};
 use ft_models::{GroupModes, LayerGroup};
@@ -140,6 +140,7 @@ impl Task for TextTask {
                 }
                 acc.update(&pred_tags, &ref_tags)?;
             }
+            Metrics::Perplexity(_) => bail!("a BERT task cannot fill a perplexity evaluation"),
         }
         Ok(())
     }
