@@ -20,6 +20,7 @@ mod error;
 mod groups;
 pub mod loading;
 pub mod st;
+pub mod vae;
 
 pub use error::ModelError;
 pub use groups::{GroupModes, LayerGroup};
