@@ -2,6 +2,7 @@
 use anyhow::Result;
 use ft_metrics::{
     ClassificationAccumulator, MetricReport, Mode, RegressionAccumulator, SequenceAccumulator,
+    VaeAccumulator,
 };
 use std::collections::BTreeMap;
 
@@ -14,6 +15,8 @@ pub enum Metrics {
         labels: Vec<String>,
     },
     Regression(RegressionAccumulator),
+    /// Generative (VAE): per-image reconstruction loss, KL and ELBO.
+    Vae(VaeAccumulator),
 }
 
 pub struct Evaluation {
@@ -52,6 +55,12 @@ impl Evaluation {
         Evaluation::new(Metrics::Regression(RegressionAccumulator::new()))
     }
 
+    /// A VAE evaluation: `reconstruction`, `kl`, `elbo`, `neg_elbo` (per image); the task adds
+    /// the negative ELBO as the loss.
+    pub fn vae() -> Evaluation {
+        Evaluation::new(Metrics::Vae(VaeAccumulator::new()))
+    }
+
     fn new(metrics: Metrics) -> Evaluation {
         Evaluation {
             metrics,
@@ -78,6 +87,14 @@ impl Evaluation {
             Metrics::Regression(acc) => {
                 let r = acc.compute()?;
                 (r.scalars(), r.to_text(), None)
+            }
+            Metrics::Vae(acc) => {
+                let r = acc.compute()?;
+                let text = format!(
+                    "{} images: reconstruction {:.4}, KL {:.4}, ELBO {:.4} (nats per image)",
+                    r.num_examples, r.reconstruction, r.kl, r.elbo
+                );
+                (r.scalars(), text, None)
             }
         };
         if self.count > 0.0 {

@@ -140,6 +140,7 @@ impl Task for TextTask {
                 }
                 acc.update(&pred_tags, &ref_tags)?;
             }
+            Metrics::Vae(_) => return Err(anyhow!("a text task cannot fill a VAE evaluation")),
         }
         Ok(())
     }

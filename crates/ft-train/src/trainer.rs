@@ -166,6 +166,7 @@ impl<'a> Trainer<'a> {
                 let mut loss_sum = 0.0;
                 let mut count = 0.0;
                 let mut micro = 0;
+                self.task.on_step(state.global_step);
                 while micro < accum {
                     let Some(host) = iter.next() else { break };
                     let host = host?;
@@ -285,6 +286,7 @@ impl<'a> Trainer<'a> {
                 if epoch_end {
                     state.epoch = epoch + 1;
                     state.batches_done_in_epoch = 0;
+                    self.task.on_epoch_end(epoch, &out)?;
                 }
                 let mut verdict = Verdict::Continue;
                 // Logged throughput is training throughput: evaluation and saving are not in it.
