@@ -3,3 +3,4 @@
 mod bert_parity;
 mod minilm_weights;
 mod train_loop;
+mod vae;
