@@ -39,6 +39,13 @@ pub trait Task {
     /// Most tasks ignore it.
     fn on_step(&self, _step: usize) {}
 
+    /// Extra scalars for the training log record (e.g. the VAE's reconstruction and KL terms),
+    /// averaged by the task over the steps since the previous record, which this call starts
+    /// anew. Most tasks have none.
+    fn take_log_values(&self) -> Vec<(String, f64)> {
+        Vec::new()
+    }
+
     /// Called by the loop after each completed epoch (0-based) with the output directory, for
     /// per-epoch artefacts such as the VAE's sample grids. Most tasks do nothing.
     fn on_epoch_end(&self, _epoch: usize, _output_dir: &Path) -> Result<()> {

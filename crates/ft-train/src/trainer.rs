@@ -255,6 +255,9 @@ impl<'a> Trainer<'a> {
                     if let Some(n) = grad_norm {
                         record["grad_norm"] = json!(n);
                     }
+                    for (name, value) in self.task.take_log_values() {
+                        record[name] = json!(value);
+                    }
                     log.write(&record)?;
                     state.log_history.push(record.clone());
                     progress.line(&format!(

@@ -39,10 +39,14 @@ pub struct GridSettings {
 /// [`ft_models::vae::VaeConfig::kl_weight`] of the step the loop announces via
 /// [`Task::on_step`]. Evaluation reports `reconstruction`, `kl`, `elbo`, `neg_elbo` and, as
 /// `loss`, the negative ELBO with β = 1 (so runs with different β compare on the same scale).
+/// Training log records also carry `reconstruction` and `kl` (per image, averaged since the
+/// previous record) and the current `kl_weight`.
 pub struct VaeTask {
     pub model: ConvVae,
     step: Cell<usize>,
     last_terms: Cell<Option<(f64, f64)>>,
+    /// Summed per-image reconstruction, KL and image count since the last log record.
+    window: Cell<(f64, f64, f64)>,
     grids: Option<GridSettings>,
 }
 
@@ -52,6 +56,7 @@ impl VaeTask {
             model,
             step: Cell::new(0),
             last_terms: Cell::new(None),
+            window: Cell::new((0.0, 0.0, 0.0)),
             grids: None,
         }
     }
@@ -136,10 +141,10 @@ impl Task for VaeTask {
         let out = self.model.forward(x, modes, Noise::Torch)?;
         let (recon, kl) = self.model.loss_terms(x, &out);
         let n = x.size()[0] as f64;
-        self.last_terms.set(Some((
-            recon.double_value(&[]) / n,
-            kl.double_value(&[]) / n,
-        )));
+        let (r, k) = (recon.double_value(&[]), kl.double_value(&[]));
+        self.last_terms.set(Some((r / n, k / n)));
+        let (wr, wk, wn) = self.window.get();
+        self.window.set((wr + r, wk + k, wn + n));
         let weight = self.model.config.kl_weight(self.step.get());
         Ok(LossSum {
             sum: recon + kl * weight,
@@ -173,6 +178,21 @@ impl Task for VaeTask {
 
     fn on_step(&self, step: usize) {
         self.step.set(step);
+    }
+
+    /// `reconstruction` and `kl` per image over the steps since the last record, and the
+    /// current `kl_weight` (β times the warm-up ramp).
+    fn take_log_values(&self) -> Vec<(String, f64)> {
+        let (r, k, n) = self.window.replace((0.0, 0.0, 0.0));
+        let mut values = vec![(
+            "kl_weight".to_string(),
+            self.model.config.kl_weight(self.step.get()),
+        )];
+        if n > 0.0 {
+            values.push(("reconstruction".to_string(), r / n));
+            values.push(("kl".to_string(), k / n));
+        }
+        values
     }
 
     fn on_epoch_end(&self, epoch: usize, output_dir: &Path) -> Result<()> {
