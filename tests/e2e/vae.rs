@@ -159,6 +159,88 @@ fn loss_terms_equal_a_hand_computation_on_a_tiny_batch() {
     }
 }
 
+/// The architecture, the reparameterisation and the loss terms match the same VAE written in
+/// plain PyTorch (tests/python/vae_reference.py) on its seeded weights, inputs and noise.
+#[test]
+fn forward_loss_and_gradients_match_pytorch() {
+    let cases = [
+        ("bernoulli", Likelihood::Bernoulli, 28, 1, vec![4, 8]),
+        ("gaussian", Likelihood::Gaussian, 32, 3, vec![4, 8, 8]),
+    ];
+    for (name, likelihood, size, channels, hidden) in cases {
+        let widths: Vec<String> = hidden.iter().map(i64::to_string).collect();
+        let (size_s, ch_s) = (size.to_string(), channels.to_string());
+        let args = [name, &size_s, &ch_s, "4", &widths.join(",")];
+        let path =
+            ft_tests::python_reference("vae_reference.py", &args, "vae.safetensors").unwrap();
+        let refs: BTreeMap<String, Tensor> =
+            ft_models::st::read(&path).unwrap().into_iter().collect();
+        let weights: Vec<(String, Tensor)> = refs
+            .iter()
+            .filter_map(|(k, v)| Some((k.strip_prefix("weights.")?.to_string(), v.shallow_clone())))
+            .collect();
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("model.safetensors");
+        ft_models::st::write_atomic(&file, &weights).unwrap();
+        let config = VaeConfig {
+            image_size: size,
+            channels,
+            latent_dim: 4,
+            hidden_channels: hidden,
+            likelihood,
+            beta: 1.0,
+            kl_warmup_steps: 0,
+        };
+        let vs = VarStore::new(Device::Cpu);
+        let vae = ConvVae::new(&vs.root(), &config).unwrap();
+        assert!(vae.load_pretrained(&vs, &file).unwrap().is_ok());
+
+        let x = &refs["x"];
+        let modes = GroupModes::all(vae.layer_groups().len(), true);
+        let (mu, logvar) = vae.encode(x, &modes).unwrap();
+        let z = &mu + (&logvar * 0.5).exp() * &refs["eps"];
+        let out = ft_models::vae::VaeOutput {
+            recon: vae.decode(&z, &modes),
+            mu,
+            logvar,
+        };
+        let (recon, kl) = vae.loss_terms(x, &out);
+        (&recon + &kl).backward();
+        let mut diffs = vec![
+            (
+                "recon",
+                ft_tests::rel_max_diff(&out.recon, &refs["recon"], None),
+            ),
+            ("mu", ft_tests::rel_max_diff(&out.mu, &refs["mu"], None)),
+            (
+                "logvar",
+                ft_tests::rel_max_diff(&out.logvar, &refs["logvar"], None),
+            ),
+            (
+                "recon_sum",
+                ft_tests::rel_max_diff(&recon.view([1]), &refs["recon_sum"], None),
+            ),
+            (
+                "kl_sum",
+                ft_tests::rel_max_diff(&kl.view([1]), &refs["kl_sum"], None),
+            ),
+        ];
+        let variables = vs.variables();
+        for (key, reference) in &refs {
+            if let Some(var) = key.strip_prefix("grad.") {
+                diffs.push((
+                    var,
+                    ft_tests::rel_max_diff(&variables[var].grad(), reference, None),
+                ));
+            }
+        }
+        println!("{name} vs PyTorch (relative max diffs): {diffs:?}");
+        for (what, diff) in diffs {
+            assert!(diff < 1e-5, "{name}: {what} differs from PyTorch by {diff}");
+        }
+    }
+}
+
 #[test]
 fn the_task_loss_is_the_per_image_negative_elbo_with_beta_and_kl_warm_up() {
     let vs = VarStore::new(Device::Cpu);
