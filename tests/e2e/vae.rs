@@ -507,7 +507,7 @@ fn freezing_the_encoder_keeps_its_weights_while_the_decoder_trains() {
 /// fine-tuned on 500 sneakers with a small LR, models held-out sneakers (t10k) better than
 /// before fine-tuning and better than the same architecture trained from scratch on the same
 /// 500 sneakers for the same number of steps. Grids land in target/vae-showcase/.
-/// Slow on CPU (a few minutes): full run: cargo xtask test --full
+/// Slow on CPU (18 min on 2 heavily shared cores): full run: cargo xtask test --full
 #[test]
 #[ignore]
 fn showcase_pretrain_without_sneakers_then_fine_tune_on_500_sneakers() {
