@@ -8,3 +8,4 @@ mod lm_showcase;
 mod minilm_weights;
 mod resnet_parity;
 mod train_loop;
+mod vae;

@@ -21,6 +21,7 @@ pub mod gpt2;
 mod groups;
 pub mod loading;
 pub mod st;
+pub mod vae;
 pub mod vision;
 
 pub use error::ModelError;

@@ -2,7 +2,7 @@
 use anyhow::Result;
 use ft_metrics::{
     ClassificationAccumulator, MetricReport, Mode, NllAccumulator, RegressionAccumulator,
-    SequenceAccumulator,
+    SequenceAccumulator, VaeAccumulator,
 };
 use std::collections::BTreeMap;
 
@@ -17,6 +17,8 @@ pub enum Metrics {
     Regression(RegressionAccumulator),
     /// Language modelling: the summed token NLL gives `perplexity` (and `nll`, `bits_per_dim`).
     Perplexity(NllAccumulator),
+    /// Generative (VAE): per-image reconstruction loss, KL and ELBO.
+    Vae(VaeAccumulator),
 }
 
 pub struct Evaluation {
@@ -59,6 +61,12 @@ impl Evaluation {
         Evaluation::new(Metrics::Perplexity(NllAccumulator::new()))
     }
 
+    /// A VAE evaluation: `reconstruction`, `kl`, `elbo`, `neg_elbo` (per image); the task adds
+    /// the negative ELBO as the loss.
+    pub fn vae() -> Evaluation {
+        Evaluation::new(Metrics::Vae(VaeAccumulator::new()))
+    }
+
     fn new(metrics: Metrics) -> Evaluation {
         Evaluation {
             metrics,
@@ -91,6 +99,14 @@ impl Evaluation {
                 let text = format!(
                     "perplexity {:.3} (mean NLL {:.4} nats over {} tokens)",
                     r.perplexity, r.mean_nll, r.count
+                );
+                (r.scalars(), text, None)
+            }
+            Metrics::Vae(acc) => {
+                let r = acc.compute()?;
+                let text = format!(
+                    "{} images: reconstruction {:.4}, KL {:.4}, ELBO {:.4} (nats per image)",
+                    r.num_examples, r.reconstruction, r.kl, r.elbo
                 );
                 (r.scalars(), text, None)
             }

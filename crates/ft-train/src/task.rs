@@ -33,4 +33,22 @@ pub trait Task {
     ) -> Result<()>;
     /// Writes the model in its upstream layout (e.g. HF `config.json` + `model.safetensors`).
     fn save(&self, vs: &VarStore, dir: &Path) -> Result<()>;
+
+    /// Called by the loop before each optimizer step with its 0-based global step, so a task
+    /// whose loss depends on the step (the VAE's KL warm-up) can read it in [`Task::loss`].
+    /// Most tasks ignore it.
+    fn on_step(&self, _step: usize) {}
+
+    /// Extra scalars for the training log record (e.g. the VAE's reconstruction and KL terms),
+    /// averaged by the task over the steps since the previous record, which this call starts
+    /// anew. Most tasks have none.
+    fn take_log_values(&self) -> Vec<(String, f64)> {
+        Vec::new()
+    }
+
+    /// Called by the loop after each completed epoch (0-based) with the output directory, for
+    /// per-epoch artefacts such as the VAE's sample grids. Most tasks do nothing.
+    fn on_epoch_end(&self, _epoch: usize, _output_dir: &Path) -> Result<()> {
+        Ok(())
+    }
 }

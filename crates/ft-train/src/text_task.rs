@@ -141,6 +141,7 @@ impl Task for TextTask {
                 acc.update(&pred_tags, &ref_tags)?;
             }
             Metrics::Perplexity(_) => bail!("a BERT task cannot fill a perplexity evaluation"),
+            Metrics::Vae(_) => bail!("a text task cannot fill a VAE evaluation"),
         }
         Ok(())
     }

@@ -169,6 +169,7 @@ impl<'a> Trainer<'a> {
                 let mut loss_sum = 0.0;
                 let mut count = 0.0;
                 let mut micro = 0;
+                self.task.on_step(state.global_step);
                 while micro < accum {
                     let Some(host) = iter.next() else { break };
                     let host = host?;
@@ -262,6 +263,9 @@ impl<'a> Trainer<'a> {
                     if let Some(n) = grad_norm {
                         record["grad_norm"] = json!(n);
                     }
+                    for (name, value) in self.task.take_log_values() {
+                        record[name] = json!(value);
+                    }
                     log.write(&record)?;
                     state.log_history.push(record.clone());
                     progress.line(&format!(
@@ -293,6 +297,7 @@ impl<'a> Trainer<'a> {
                 if epoch_end {
                     state.epoch = epoch + 1;
                     state.batches_done_in_epoch = 0;
+                    self.task.on_epoch_end(epoch, &out)?;
                 }
                 let mut verdict = Verdict::Continue;
                 // Logged throughput is training throughput: evaluation and saving are not in it.
