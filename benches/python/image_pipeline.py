@@ -3,13 +3,12 @@
     python benches/python/image_pipeline.py FOLDER [BATCH=32] [EPOCHS=2]
         ImageFolder + RandomResizedCrop(224) + RandomHorizontalFlip + ToTensor + Normalize,
         DataLoader(batch, shuffle, num_workers=2); prints {"images_per_s": ...} (one JSON line),
-        like crates/ft-data/examples/image_pipeline_bench.rs does for ft-data.
+        like src/bin/image_pipeline.rs does for ft-data.
     python benches/python/image_pipeline.py --make-folder OUT [N=300]
         Writes N JPEG "photos" of 500x375 (random crops, flips and scales of sklearn's
         china.jpg / flower.jpg from ~/.cache/ft/datasets/sklearn-digits) in 3 class folders.
 """
 
-import json
 import os
 import random
 import sys
@@ -55,8 +54,8 @@ def bench(folder, batch, epochs):
         for x, _y in loader:
             images += x.shape[0]
     secs = time.perf_counter() - start
-    print(json.dumps({"impl": "torchvision", "images_per_s": images / secs, "images": images,
-                      "seconds": secs, "num_workers": 2}))
+    from common import emit
+    emit(images / secs, images=images, seconds=secs, num_workers=2)
 
 
 if __name__ == "__main__":

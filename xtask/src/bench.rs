@@ -99,6 +99,9 @@ fn cases(quick: bool) -> Vec<Case> {
         .to_string_lossy()
         .into_owned();
     let tokenize_n = q("20000", "100000");
+    let images = images_dir(quick).to_string_lossy().into_owned();
+    let weights = bench_dir().join("resnet50").to_string_lossy().into_owned();
+    let (probe_cached, probe_uncached) = (tmp("probe-cached"), tmp("probe-uncached"));
     vec![
         Case {
             name: "matmul-peak",
@@ -212,6 +215,55 @@ fn cases(quick: bool) -> Vec<Case> {
             ],
         },
         Case {
+            name: "resnet50-probe",
+            about: "the guide's Example 2 loop (frozen ResNet-50, new fc, Adam, 5 epochs) on a fixed image folder, whole-process wall time",
+            unit: "s",
+            higher_is_better: false,
+            measure: Measure::Wall,
+            rounds: if quick { 1 } else { 3 },
+            warmup: false,
+            flops_per_unit: None,
+            sides: vec![
+                side(
+                    "ft, feature cache (1 augmented view)",
+                    true,
+                    Program::Bin("probe"),
+                    &[&images, &weights, "5", "true", &probe_cached],
+                ),
+                side(
+                    "ft, no cache (fresh augmentation every epoch)",
+                    true,
+                    Program::Bin("probe"),
+                    &[&images, &weights, "5", "false", &probe_uncached],
+                ),
+                side(
+                    "torchvision, the guide's loop",
+                    false,
+                    Program::Python("resnet_probe.py"),
+                    &[&images, &weights, "5"],
+                ),
+            ],
+        },
+        Case {
+            name: "image-pipeline",
+            about: "decode + RandomResizedCrop(224) + flip + normalise of 500x375 JPEGs, batch 32",
+            unit: "images/s",
+            higher_is_better: true,
+            measure: Measure::Reported,
+            rounds,
+            warmup: true,
+            flops_per_unit: None,
+            sides: vec![
+                side("ft-data", true, Program::Bin("image_pipeline"), &[&images, "32", "2"]),
+                side(
+                    "torchvision DataLoader(num_workers=2)",
+                    false,
+                    Program::Python("image_pipeline.py"),
+                    &[&images, "32", "2"],
+                ),
+            ],
+        },
+        Case {
             name: "adamw-step",
             about: "one AdamW step over BERT-base's 110M parameters",
             unit: "ms",
@@ -237,6 +289,41 @@ fn cases(quick: bool) -> Vec<Case> {
             ],
         },
     ]
+}
+
+/// The generated photo folder the image cases share (fewer images in a quick run).
+fn images_dir(quick: bool) -> PathBuf {
+    bench_dir().join(if quick { "images-96" } else { "images-300" })
+}
+
+/// Generates the image folder and the random ResNet-50 weights once (kept in target/bench).
+fn prepare_images(quick: bool) -> Result<()> {
+    let root = crate::workspace_root();
+    let python = root.join(".venv/bin/python");
+    let dir = images_dir(quick);
+    if !dir.is_dir() {
+        println!("=== xtask bench: generating {}", dir.display());
+        let tmp = dir.with_extension("tmp");
+        let _ = std::fs::remove_dir_all(&tmp);
+        cmd::run(
+            Command::new(&python)
+                .arg(root.join("benches/python/image_pipeline.py"))
+                .arg("--make-folder")
+                .arg(&tmp)
+                .arg(if quick { "96" } else { "300" }),
+        )?;
+        std::fs::rename(&tmp, &dir)?;
+    }
+    let weights = bench_dir().join("resnet50");
+    if !weights.join("model.safetensors").is_file() {
+        cmd::run(
+            Command::new(&python)
+                .arg(root.join("benches/python/resnet_probe.py"))
+                .arg("--make-weights")
+                .arg(&weights),
+        )?;
+    }
+    Ok(())
 }
 
 fn bench_dir() -> PathBuf {
@@ -492,6 +579,10 @@ pub fn run(args: &BenchArgs) -> Result<()> {
             .current_dir(crate::workspace_root())
             .args(["build", "--release", "-p", "ft-bench", "--bins"]),
     )?;
+    let wanted = |name: &str| args.cases.is_empty() || args.cases.iter().any(|n| n == name);
+    if wanted("resnet50-probe") || wanted("image-pipeline") {
+        prepare_images(args.quick)?;
+    }
     let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
     let started = Instant::now();
     // The peak is always measured: the model cases are reported as a share of it.

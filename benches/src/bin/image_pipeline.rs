@@ -1,11 +1,9 @@
-//! Images per second of decode + augment through the whole loader (folder listing excluded):
-//! `ImageSource` with torchvision's training preset (RandomResizedCrop(224) + flip + ToTensor +
-//! Normalize) in a `Loader`, on rayon's default pool.
+//! The `image-pipeline` case: images per second of decode + augment through the whole loader
+//! (folder listing excluded): `ImageSource` with torchvision's training preset
+//! (RandomResizedCrop(224) + flip + ToTensor + Normalize) in a `Loader`, on rayon's default pool.
+//! Its twin is `python/image_pipeline.py` (torchvision's `DataLoader(num_workers=2)`).
 //!
-//!     cargo run --release -p ft-data --example image_pipeline_bench -- FOLDER [BATCH] [EPOCHS]
-//!
-//! Prints one JSON line, like benches/python/image_pipeline.py does for torchvision's
-//! `DataLoader(num_workers=2)` on the same folder: {"images_per_s": ..., ...}.
+//! Usage: image_pipeline FOLDER [BATCH=32] [EPOCHS=2]
 
 use ft_data::vision::{ImageDataset, ImageSource, Transform};
 use ft_data::{Loader, Sampler};
@@ -15,9 +13,10 @@ use std::time::Instant;
 
 fn main() -> anyhow::Result<()> {
     let mut args = std::env::args().skip(1);
-    let folder = PathBuf::from(args.next().ok_or_else(|| {
-        anyhow::anyhow!("usage: image_pipeline_bench FOLDER [BATCH=32] [EPOCHS=2]")
-    })?);
+    let folder =
+        PathBuf::from(args.next().ok_or_else(|| {
+            anyhow::anyhow!("usage: image_pipeline FOLDER [BATCH=32] [EPOCHS=2]")
+        })?);
     let batch: usize = args.next().map(|s| s.parse()).transpose()?.unwrap_or(32);
     let epochs: u64 = args.next().map(|s| s.parse()).transpose()?.unwrap_or(2);
 
@@ -40,16 +39,9 @@ fn main() -> anyhow::Result<()> {
         }
     }
     let secs = start.elapsed().as_secs_f64();
-    println!(
-        "{}",
-        serde_json::json!({
-            "impl": "ft-data",
-            "images_per_s": images as f64 / secs,
-            "images": images,
-            "seconds": secs,
-            "threads": rayon::current_num_threads(),
-            "checksum": checksum,
-        })
+    ft_bench::emit(
+        images as f64 / secs,
+        serde_json::json!({ "images": images, "seconds": secs, "checksum": checksum }),
     );
     Ok(())
 }
