@@ -66,8 +66,46 @@ enum Command {
         #[arg(long, default_value = "auto")]
         device: String,
     },
+    /// Continue a prompt with a causal-LM run (or a fetched `gpt2`).
+    #[command(
+        after_help = "Examples:\n  ft generate --model runs/lm-finetune --prompt 'This movie'\n  \
+        ft generate --model gpt2 --prompt 'Fine-tuning is' --greedy --max-new-tokens 20"
+    )]
+    Generate(GenerateCmd),
     /// List the built-in recipes.
     Recipes,
+}
+
+#[derive(clap::Args)]
+struct GenerateCmd {
+    /// A causal-LM run directory or a fetched model name (gpt2).
+    #[arg(long)]
+    model: String,
+    #[arg(long)]
+    prompt: String,
+    /// Tokens to generate at most (stops early at end-of-text).
+    #[arg(long, default_value_t = 40)]
+    max_new_tokens: usize,
+    /// Always take the most likely token (ignores the sampling settings).
+    #[arg(long)]
+    greedy: bool,
+    /// Below 1 sharpens the distribution, above 1 flattens it.
+    #[arg(long, default_value_t = 0.8)]
+    temperature: f64,
+    /// Sample among the k most likely tokens (0: all).
+    #[arg(long, default_value_t = 50)]
+    top_k: usize,
+    /// Sample among the most likely tokens whose probabilities add up to p.
+    #[arg(long)]
+    top_p: Option<f64>,
+    /// The same seed, model and prompt give the same text.
+    #[arg(long, default_value_t = 0)]
+    seed: u64,
+    /// How many continuations (seeds seed, seed+1, ...).
+    #[arg(long, default_value_t = 1)]
+    num_return_sequences: u64,
+    #[arg(long, default_value = "auto")]
+    device: String,
 }
 
 #[derive(clap::Args)]
@@ -78,7 +116,7 @@ struct TrainCmd {
     /// A run config JSON (task, model, data, training); flags override it.
     #[arg(long)]
     config: Option<PathBuf>,
-    /// seq-cls, token-cls or regression.
+    /// seq-cls, token-cls, regression, image-cls, vae or causal-lm.
     #[arg(long)]
     task: Option<String>,
     /// A fetched model name (minilm-l6) or a model directory.
@@ -169,14 +207,25 @@ fn train(cmd: &TrainCmd) -> Result<()> {
     let config = build_config(cmd)?;
     prepare_output_dir(&config, cmd.overwrite)?;
     ft_train::interrupt::install_handler()?;
-    if config.task == ft_train::TaskKind::ImageCls {
-        let outcome = ft_train::image_run::run_image(&config)?;
-        return report_outcome(
-            &config,
-            &outcome.train,
-            outcome.test.as_ref(),
-            &outcome.output_dir,
-        );
+    match config.task {
+        ft_train::TaskKind::ImageCls => {
+            let outcome = ft_train::image_run::run_image(&config)?;
+            return report_outcome(
+                &config,
+                &outcome.train,
+                outcome.test.as_ref(),
+                &outcome.output_dir,
+            );
+        }
+        ft_train::TaskKind::Vae => {
+            let outcome = ft_train::vae_run::run_vae(&config)?;
+            return report_outcome(&config, &outcome.train, None, &outcome.output_dir);
+        }
+        ft_train::TaskKind::CausalLm => {
+            let outcome = ft_train::lm_run::run_lm(&config)?;
+            return report_outcome(&config, &outcome.train, None, &outcome.output_dir);
+        }
+        _ => {}
     }
     let outcome = ft_train::run_text(&config)?;
     report_outcome(
@@ -280,6 +329,27 @@ fn predict(model: &Path, input: Option<&Path>, images: &[PathBuf], device: &str)
     Ok(())
 }
 
+fn generate(cmd: &GenerateCmd) -> Result<()> {
+    let device = ft_train::text_run::device(&cmd.device)?;
+    let generator = ft_train::generate::Generator::open(&cmd.model, device)?;
+    for i in 0..cmd.num_return_sequences {
+        let mut options = if cmd.greedy {
+            ft_models::gpt2::GenerateOptions::greedy(cmd.max_new_tokens)
+        } else {
+            ft_models::gpt2::GenerateOptions::sampling(cmd.max_new_tokens, cmd.seed + i)
+        };
+        options.temperature = cmd.temperature;
+        options.top_k = (cmd.top_k > 0).then_some(cmd.top_k);
+        options.top_p = cmd.top_p;
+        println!(
+            "{}{}",
+            cmd.prompt,
+            generator.generate(&cmd.prompt, &options)?
+        );
+    }
+    Ok(())
+}
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match &cli.command {
@@ -295,6 +365,7 @@ fn main() -> ExitCode {
             images,
             device,
         } => predict(model, input.as_deref(), images, device),
+        Command::Generate(cmd) => generate(cmd),
         Command::Recipes => {
             for (name, text) in recipes::RECIPES {
                 let v: Value = serde_json::from_str(text).unwrap_or_default();

@@ -20,6 +20,10 @@ pub const RECIPES: &[(&str, &str)] = &[
         "fashion-finetune",
         include_str!("../recipes/fashion-finetune.json"),
     ),
+    ("vae-pretrain", include_str!("../recipes/vae-pretrain.json")),
+    ("vae-finetune", include_str!("../recipes/vae-finetune.json")),
+    ("lm-pretrain", include_str!("../recipes/lm-pretrain.json")),
+    ("lm-finetune", include_str!("../recipes/lm-finetune.json")),
 ];
 
 /// The recipe's JSON, or an error listing the known names.

@@ -28,3 +28,36 @@ pub fn generate_text(
     let new: Vec<u32> = new.into_iter().map(|t| t as u32).collect();
     Ok(ft_data::lm::decode(tokenizer, &new)?)
 }
+
+/// A saved causal LM with its tokenizer, ready to continue prompts (what `ft generate` opens).
+pub struct Generator {
+    pub model: Gpt2LMHeadModel,
+    pub tokenizer: Tokenizer,
+    _vs: tch::nn::VarStore,
+}
+
+impl Generator {
+    /// Opens a run directory or a fetched model (`config.json`, `model.safetensors`,
+    /// `tokenizer.json`).
+    pub fn open(spec: &str, device: tch::Device) -> Result<Generator> {
+        let dir = crate::text_run::resolve_model(spec)?;
+        let config = ft_models::gpt2::Gpt2Config::from_dir(&dir)?;
+        let tokenizer = Tokenizer::from_dir(&dir)?;
+        let vs = tch::nn::VarStore::new(device);
+        let model = Gpt2LMHeadModel::new(&vs.root(), &config)?;
+        let report = model.load_pretrained(&vs, &dir.join("model.safetensors"))?;
+        if !report.newly_initialised.is_empty() {
+            anyhow::bail!("{} does not hold a whole GPT-2: {report}", dir.display());
+        }
+        Ok(Generator {
+            model,
+            tokenizer,
+            _vs: vs,
+        })
+    }
+
+    /// The continuation of `prompt` (without the prompt).
+    pub fn generate(&self, prompt: &str, options: &GenerateOptions) -> Result<String> {
+        generate_text(&self.model, &self.tokenizer, prompt, options)
+    }
+}

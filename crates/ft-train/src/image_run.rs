@@ -97,6 +97,7 @@ fn read_dataset(
     data: &DataConfig,
     file: &Path,
     labels_file: Option<&PathBuf>,
+    classes: Option<&Vec<String>>,
 ) -> Result<ImageDataset> {
     let path = resolve_data_file(data, file)?;
     let format = data.format.clone().unwrap_or_else(|| {
@@ -125,7 +126,7 @@ fn read_dataset(
         "pixel-csv" => ImageDataset::pixel_csv(&path, 8, 16.0)?,
         other => bail!("image data format `{other}` is not one of folder, idx, pixel-csv"),
     };
-    Ok(match &data.classes {
+    Ok(match classes {
         Some(classes) => {
             let names: Vec<&str> = classes.iter().map(String::as_str).collect();
             dataset
@@ -141,11 +142,19 @@ fn read_dataset(
 pub fn load_image_splits(config: &RunConfig) -> Result<(ImageDataset, ImageDataset, ImageDataset)> {
     let data = &config.data;
     let seed = data.split_seed.unwrap_or(config.training.seed);
-    let all = read_dataset(data, &data.train_file, data.labels_file.as_ref())?;
-    let separate = |file: &Option<PathBuf>, labels: &Option<PathBuf>, size: Option<usize>| {
+    let all = read_dataset(
+        data,
+        &data.train_file,
+        data.labels_file.as_ref(),
+        data.classes.as_ref(),
+    )?;
+    let separate = |file: &Option<PathBuf>,
+                    labels: &Option<PathBuf>,
+                    size: Option<usize>,
+                    classes: Option<&Vec<String>>| {
         file.as_ref()
             .map(|f| -> Result<ImageDataset> {
-                let d = read_dataset(data, f, labels.as_ref())?;
+                let d = read_dataset(data, f, labels.as_ref(), classes)?;
                 Ok(match size {
                     Some(n) if n < d.len() => d.subset_seeded(n, seed)?,
                     _ => d,
@@ -157,8 +166,14 @@ pub fn load_image_splits(config: &RunConfig) -> Result<(ImageDataset, ImageDatas
         &data.validation_file,
         &data.validation_labels_file,
         data.validation_size,
+        data.classes.as_ref(),
     )?;
-    let test_file = separate(&data.test_file, &data.test_labels_file, data.test_size)?;
+    let test_file = separate(
+        &data.test_file,
+        &data.test_labels_file,
+        data.test_size,
+        data.test_classes.as_ref().or(data.classes.as_ref()),
+    )?;
     let n = all.len();
     let frac = |f: Option<f64>, default: f64| (n as f64 * f.unwrap_or(default)).round() as usize;
     let validation_n = match validation_file {

@@ -22,6 +22,7 @@ pub mod image_grid;
 pub mod image_run;
 pub mod image_task;
 pub mod interrupt;
+pub mod lm_run;
 pub mod lm_task;
 pub mod log;
 pub mod optim_setup;
@@ -36,6 +37,8 @@ pub mod task;
 pub mod text_run;
 pub mod text_task;
 pub mod trainer;
+pub mod transfer;
+pub mod vae_run;
 pub mod vae_task;
 
 pub use args::{IntervalStrategy, TrainingArgs};

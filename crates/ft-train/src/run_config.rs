@@ -121,6 +121,21 @@ pub struct DataConfig {
     /// precomputes (each epoch draws one per image). Default 1.
     #[serde(default)]
     pub cache_views: Option<usize>,
+    /// Image tasks: the classes of the test file when they differ from `classes` (the VAE
+    /// showcase pretrains without sneakers and tests on held-out sneakers).
+    #[serde(default)]
+    pub test_classes: Option<Vec<String>>,
+
+    // Causal LM.
+    /// The test set is `test_size` documents of this label, drawn (with `split_seed`) before
+    /// anything else sees the data and removed from training, validation and BPE training, so
+    /// two runs with different `label_map`s (pre-training, fine-tuning) test on the same texts.
+    #[serde(default)]
+    pub held_out_label: Option<String>,
+    /// Vocabulary size of the byte-level BPE trained on the training texts when the model
+    /// starts from scratch (default 4000).
+    #[serde(default)]
+    pub bpe_vocab_size: Option<usize>,
 }
 
 /// A whole run: `ft train --config run.json` reads this; recipes are these too.
@@ -130,8 +145,17 @@ pub struct RunConfig {
     #[serde(default)]
     pub description: Option<String>,
     pub task: TaskKind,
-    /// A cache model name (`minilm-l6`, `bert-base-uncased`) or a directory with `config.json`.
+    /// A cache model name (`minilm-l6`, `bert-base-uncased`, `resnet50`, `gpt2`), a directory
+    /// with `config.json` (a saved run, to fine-tune further), or `scratch` for a VAE / GPT-2
+    /// built from `model_config` with random weights.
     pub model: String,
+    /// The architecture (the model's `config.json` fields) when `model` is `scratch`.
+    #[serde(default)]
+    pub model_config: Option<serde_json::Value>,
+    /// Generative showcases: also train the same architecture from scratch with the same data
+    /// and steps (in `<output_dir>/from-scratch`) and report both on the test set.
+    #[serde(default)]
+    pub compare_with_scratch: bool,
     pub data: DataConfig,
     #[serde(default)]
     pub training: TrainingArgs,

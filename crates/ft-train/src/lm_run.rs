@@ -1,0 +1,278 @@
+//! `ft train --task causal-lm`: GPT-2 pre-training or fine-tuning on a text corpus, as one
+//! library call (the guide's section VI, GPT fine-tuning).
+//!
+//! `model` is `scratch` (a GPT-2 built from `model_config`, with a byte-level BPE trained on the
+//! training texts), a fetched `gpt2`, or the directory of an earlier run (weights + tokenizer).
+//! Documents are joined with end-of-text and packed into blocks of `max_length` tokens. With
+//! `held_out_label`, the test documents are drawn first from that label and kept out of
+//! training, validation and BPE; their perplexity is reported before and after training.
+use crate::lm_task::LmTask;
+use crate::run_config::{RunConfig, TaskKind};
+use crate::text_run::{device, resolve_data_file, resolve_model};
+use crate::transfer::{fit_and_compare, report_table, Start};
+use crate::TrainOutcome;
+use anyhow::{bail, Context, Result};
+use ft_data::lm::{encode_documents, pack, read_documents, train_bpe_to, BpeOptions, END_OF_TEXT};
+use ft_data::text::{CsvSpec, Example, LabelFilter, Target, TextInput, Tokenizer};
+use ft_data::{split_seeded, Collator, Loader, Sampler, SplitSizes};
+use ft_models::gpt2::{GenerateOptions, Gpt2Config, Gpt2LMHeadModel};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use tch::nn::VarStore;
+
+/// What [`run_lm`] returns.
+pub struct LmRunOutcome {
+    pub train: TrainOutcome,
+    /// `(model, held-out perplexity)`, as printed.
+    pub table: Vec<(String, f64)>,
+    /// A few sampled continuations of the trained model.
+    pub samples: Vec<String>,
+    pub output_dir: PathBuf,
+}
+
+fn text(e: &Example) -> &str {
+    match &e.input {
+        TextInput::Single(t) => t,
+        TextInput::Pair(t, _) => t,
+        TextInput::Words(_) => "",
+    }
+}
+
+/// Train, validation and held-out test documents.
+fn documents(config: &RunConfig) -> Result<(Vec<Example>, Vec<Example>, Vec<Example>)> {
+    let data = &config.data;
+    let path = resolve_data_file(data, &data.train_file)?;
+    let mut spec = CsvSpec::new(data.text_column.as_str()).label(data.label_column.as_str());
+    if let Some(map) = &data.label_map {
+        spec = spec.filter(LabelFilter::parse(map)?);
+    }
+    let docs = read_documents(&path, &spec)?;
+    let seed = data.split_seed.unwrap_or(config.training.seed);
+    let (test, rest) = match &data.held_out_label {
+        Some(label) => {
+            let n = data
+                .test_size
+                .context("held_out_label needs test_size (how many documents to hold out)")?;
+            let is_label = |e: &Example| matches!(&e.target, Target::Class(c) if c == label);
+            let candidates: Vec<Example> = docs.iter().filter(|e| is_label(e)).cloned().collect();
+            if candidates.len() <= n {
+                bail!(
+                    "{}: {} documents labelled `{label}`, not more than the {n} to hold out",
+                    path.display(),
+                    candidates.len()
+                );
+            }
+            let sizes = SplitSizes::Counts {
+                train: candidates.len() - n,
+                validation: 0,
+                test: n,
+            };
+            let held = split_seeded(candidates, seed, sizes)?.test;
+            let rest = docs
+                .into_iter()
+                .filter(|d| !held.iter().any(|h| h.location == d.location))
+                .collect();
+            (held, rest)
+        }
+        None => (Vec::new(), docs),
+    };
+    let validation = data.validation_size.unwrap_or(0).min(rest.len() / 2);
+    let sizes = SplitSizes::Counts {
+        train: rest.len() - validation,
+        validation,
+        test: 0,
+    };
+    let split = split_seeded(rest, seed, sizes)?;
+    Ok((split.train, split.validation, test))
+}
+
+fn loader(
+    tok: &Tokenizer,
+    docs: &[Example],
+    block: usize,
+    sampler: Sampler,
+    bs: usize,
+    seed: u64,
+) -> Result<Option<Loader>> {
+    if docs.is_empty() {
+        return Ok(None);
+    }
+    let texts: Vec<&str> = docs.iter().map(text).collect();
+    let ids = encode_documents(tok, &texts)?;
+    let eos = tok
+        .token_to_id(END_OF_TEXT)
+        .context("the tokenizer has no <|endoftext|> token")?;
+    let packed = pack(&ids, eos, block)?;
+    println!("  {packed}");
+    if packed.blocks.is_empty() {
+        return Ok(None);
+    }
+    let collator = Collator::new(i64::from(eos)).without_token_type_ids();
+    Ok(Some(
+        Loader::new(Arc::new(packed.rows()), sampler, collator, bs)?.seed(seed),
+    ))
+}
+
+/// The tokenizer, architecture and weights to start from.
+fn start(
+    config: &RunConfig,
+    train: &[Example],
+    out: &Path,
+) -> Result<(Tokenizer, Gpt2Config, Option<PathBuf>)> {
+    if config.model == "scratch" {
+        let vocab = config.data.bpe_vocab_size.unwrap_or(4000);
+        let texts: Vec<&str> = train.iter().map(text).collect();
+        let tok = train_bpe_to(out, &texts, &BpeOptions::new(vocab))?;
+        let eos = tok
+            .token_to_id(END_OF_TEXT)
+            .context("BPE without <|endoftext|>")? as i64;
+        let mut v = config
+            .model_config
+            .clone()
+            .context("model `scratch` needs model_config (n_layer, n_embd, n_head, n_positions)")?;
+        v["vocab_size"] = (tok.vocab_size() as i64).into();
+        for key in ["bos_token_id", "eos_token_id"] {
+            v[key] = eos.into();
+        }
+        let base = Gpt2Config::small(tok.vocab_size() as i64, 64, 128, 2, 4, eos);
+        let mut merged = serde_json::to_value(&base)?;
+        if let (Some(m), Some(o)) = (merged.as_object_mut(), v.as_object()) {
+            m.extend(o.clone());
+        }
+        let cfg: Gpt2Config = serde_json::from_value(merged).context("model_config of GPT-2")?;
+        cfg.validate().map_err(anyhow::Error::msg)?;
+        return Ok((tok, cfg, None));
+    }
+    let dir = resolve_model(&config.model)?;
+    let tok = Tokenizer::from_dir(&dir)?;
+    let cfg = Gpt2Config::from_dir(&dir)?;
+    if tok.vocab_size() as i64 > cfg.vocab_size {
+        bail!(
+            "the tokenizer of {} has {} tokens but the model has {} embeddings",
+            dir.display(),
+            tok.vocab_size(),
+            cfg.vocab_size
+        );
+    }
+    Ok((tok, cfg, Some(dir.join("model.safetensors"))))
+}
+
+fn build(
+    cfg: &Gpt2Config,
+    weights: Option<&PathBuf>,
+    device: tch::Device,
+    label: &str,
+) -> Result<Start<LmTask>> {
+    let vs = VarStore::new(device);
+    let model = Gpt2LMHeadModel::new(&vs.root(), cfg)?;
+    if let Some(w) = weights {
+        let report = model.load_pretrained(&vs, w)?;
+        if !report.newly_initialised.is_empty() {
+            bail!("{} does not hold a whole GPT-2: {report}", w.display());
+        }
+    }
+    Ok(Start {
+        vs,
+        task: LmTask::new(model),
+        label: label.into(),
+    })
+}
+
+pub fn run_lm(config: &RunConfig) -> Result<LmRunOutcome> {
+    if config.task != TaskKind::CausalLm {
+        bail!("run_lm runs causal-lm runs, not {:?}", config.task);
+    }
+    let args = &config.training;
+    let out = args.output_dir.clone();
+    std::fs::create_dir_all(&out)?;
+    let device = device(&args.device)?;
+    let (train, validation, test) = documents(config)?;
+    println!(
+        "data: {} train / {} validation / {} held-out test documents",
+        train.len(),
+        validation.len(),
+        test.len()
+    );
+    let (tok, cfg, weights) = start(config, &train, &out)?;
+    if weights.is_some() {
+        // The run directory must carry its tokenizer (scratch runs wrote theirs already).
+        let src = resolve_model(&config.model)?.join("tokenizer.json");
+        std::fs::copy(&src, out.join("tokenizer.json"))
+            .with_context(|| format!("copying {}", src.display()))?;
+    }
+    let block = config.data.max_length.min(cfg.n_positions as usize);
+    let (bs, ebs, seed) = (
+        args.per_device_train_batch_size,
+        args.per_device_eval_batch_size,
+        args.seed,
+    );
+    let train_loader = loader(&tok, &train, block, Sampler::Random, bs, seed)?
+        .context("the training documents do not fill one block")?;
+    let validation_loader = loader(&tok, &validation, block, Sampler::Sequential, ebs, seed)?;
+    let test_loader = loader(&tok, &test, block, Sampler::Sequential, ebs, seed)?;
+
+    tch::manual_seed(seed as i64);
+    let label = if weights.is_some() {
+        "pretrained"
+    } else {
+        "untrained"
+    };
+    let start_model = build(&cfg, weights.as_ref(), device, label)?;
+    let scratch = if config.compare_with_scratch && weights.is_some() {
+        tch::manual_seed(seed as i64);
+        Some(build(&cfg, None, device, "untrained")?)
+    } else {
+        None
+    };
+    let compared = fit_and_compare(
+        config,
+        &start_model,
+        scratch,
+        &train_loader,
+        validation_loader.as_ref(),
+        test_loader.as_ref(),
+        "perplexity",
+    )?;
+    crate::run_files::write_outcome(
+        config,
+        &weights
+            .as_ref()
+            .and_then(|w| w.parent().map(Path::to_path_buf))
+            .unwrap_or_else(|| out.clone()),
+        &out,
+        &compared.train,
+        compared.test_after.as_ref(),
+    )?;
+    report_table(
+        &out,
+        "Held-out perplexity of the test documents (lower is better)",
+        "perplexity",
+        &compared.rows,
+    )?;
+    let mut samples = Vec::new();
+    for (i, prompt) in ["This movie", "The acting", "A film that"]
+        .iter()
+        .enumerate()
+    {
+        let mut options = GenerateOptions::sampling(30, seed + i as u64);
+        options.top_k = Some(50);
+        options.temperature = 0.8;
+        let text = crate::generate_text(&start_model.task.model, &tok, prompt, &options)?;
+        samples.push(format!("{prompt}{text}"));
+    }
+    println!("\nsamples (top-k 50, temperature 0.8):");
+    for s in &samples {
+        println!("  {s}");
+    }
+    std::fs::write(out.join("samples.txt"), samples.join("\n") + "\n")?;
+    Ok(LmRunOutcome {
+        train: compared.train,
+        table: compared
+            .rows
+            .into_iter()
+            .map(|r| (r.model, r.value))
+            .collect(),
+        samples,
+        output_dir: out,
+    })
+}
