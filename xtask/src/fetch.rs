@@ -110,7 +110,7 @@ pub fn plan(manifest: &Manifest, names: &[String], all: bool) -> Result<Vec<Asse
 fn list(cache: &Cache, specs: &[AssetSpec]) -> Result<()> {
     println!("cache: {}", cache.root().display());
     println!(
-        "{:<18} {:<7} {:>9}  {:<10} {:<14} {:<44} license",
+        "{:<18} {:<7} {:>10}  {:<10} {:<18} {:<44} license",
         "name", "kind", "size", "state", "sha256", "source"
     );
     let lock = UpstreamLock::load(cache.root())?;
@@ -132,10 +132,10 @@ fn list(cache: &Cache, specs: &[AssetSpec]) -> Result<()> {
             Source::Hub { repo, revision } => {
                 format!("hub {repo}@{}", &revision[..revision.len().min(12)])
             }
-            Source::Url { base } => format!("url {base}"),
+            Source::Url { base } => format!("url {}", host_of(base)),
         };
         println!(
-            "{:<18} {:<7} {:>9}  {:<10} {:<14} {:<44} {}",
+            "{:<18} {:<7} {:>10}  {:<10} {:<18} {:<44} {}",
             spec.name,
             kind,
             size_of(spec),
@@ -146,8 +146,8 @@ fn list(cache: &Cache, specs: &[AssetSpec]) -> Result<()> {
         );
     }
     println!(
-        "sha256: `verified` = every file checked against a hash in the manifest; `tofu k/n` = k of n files \
-         have no published hash and are trust-on-first-use (`r recorded` = pinned in {})",
+        "sha256: `verified` = every file is checked against a hash written in the manifest; `tofu k/n` = k of n \
+         files have no published hash and are trust-on-first-use (`p pinned`: p of them recorded in {})",
         UpstreamLock::path(cache.root()).display()
     );
     Ok(())
@@ -165,9 +165,19 @@ fn verification(spec: &AssetSpec, lock: &UpstreamLock) -> String {
         .count();
     let mut out = format!("tofu {}/{}", tofu.len(), spec.files.len());
     if recorded > 0 {
-        out.push_str(&format!(" {recorded}r"));
+        out.push_str(&format!(", {recorded} pinned"));
     }
     out
+}
+
+/// `https://host/long/path` → `host`: enough to say where a dataset comes from in a table.
+fn host_of(url: &str) -> String {
+    let redacted = crate::http::redact(url);
+    let rest = redacted
+        .split_once("://")
+        .map(|(_, r)| r.to_string())
+        .unwrap_or(redacted.clone());
+    rest.split('/').next().unwrap_or_default().to_string()
 }
 
 /// The known total, marked `+?` when some upstream sizes are unknown.
