@@ -158,14 +158,16 @@ impl Http {
         let response = match request.call() {
             Ok(r) => r,
             Err(e) => {
+                let transient = is_transient(&e);
                 let e = anyhow!(
                     "request to {} failed: {}",
                     redact(url),
                     redact_text(&e.to_string(), url)
                 );
-                return Err(match is_transient_error_text(&e) {
-                    true => Failure::Transient(e),
-                    false => Failure::Fatal(e),
+                return Err(if transient {
+                    Failure::Transient(e)
+                } else {
+                    Failure::Fatal(e)
                 });
             }
         };
@@ -274,21 +276,15 @@ impl Http {
 }
 
 /// Connection-level failures are worth retrying; a malformed URL or a TLS refusal is not.
-fn is_transient_error_text(e: &anyhow::Error) -> bool {
-    let text = e.to_string().to_lowercase();
-    [
-        "io:",
-        "timeout",
-        "connection",
-        "reset",
-        "broken pipe",
-        "refused",
-        "dns",
-        "resolve",
-        "host not found",
-    ]
-    .iter()
-    .any(|w| text.contains(w))
+fn is_transient(e: &ureq::Error) -> bool {
+    matches!(
+        e,
+        ureq::Error::Io(_)
+            | ureq::Error::Timeout(_)
+            | ureq::Error::HostNotFound
+            | ureq::Error::ConnectionFailed
+            | ureq::Error::Protocol(_)
+    )
 }
 
 fn status_error(status: u16, url: &str) -> anyhow::Error {

@@ -28,7 +28,7 @@ pub struct Endpoints {
     pub hub: String,
     /// `--mirror`: replaces the scheme and host of every upstream URL.
     pub mirror: Option<String>,
-    /// `HF_TOKEN`, sent as a bearer token to the hub (never to dataset sites).
+    /// `HF_TOKEN`, sent as a bearer token to the hub (never to dataset sites or a mirror).
     pub hub_token: Option<String>,
 }
 
@@ -60,13 +60,14 @@ impl Endpoints {
     }
 
     /// Credentials for a URL: the mirror's or hub URL's own `user:password@`, else the hub
-    /// token for hub files.
+    /// token for hub files. The token never goes to a `--mirror`: that is another party, which
+    /// gets only the credentials written into its own URL.
     fn auth(&self, source: &Source, url: &str) -> Auth {
         if let Some((user, password)) = http::userinfo(url) {
             return Auth::Basic { user, password };
         }
-        match (source, &self.hub_token) {
-            (Source::Hub { .. }, Some(token)) => Auth::Bearer(token.clone()),
+        match (source, &self.hub_token, &self.mirror) {
+            (Source::Hub { .. }, Some(token), None) => Auth::Bearer(token.clone()),
             _ => Auth::None,
         }
     }

@@ -318,8 +318,8 @@ fn hub_token_is_sent_as_bearer_and_mirror_credentials_never_printed() {
     );
     let spec = cache.manifest().get("m").unwrap().clone();
     let ends = Endpoints {
-        hub: "https://hub.invalid".into(),
-        mirror: Some(server.base.clone()),
+        hub: server.base.clone(),
+        mirror: None,
         hub_token: Some("hf_s3cret".into()),
     };
     fetch_upstream(&cache, &spec, &client(), &ends).unwrap();
@@ -327,6 +327,16 @@ fn hub_token_is_sent_as_bearer_and_mirror_credentials_never_printed() {
         server.seen()[0].authorization.as_deref(),
         Some("Bearer hf_s3cret")
     );
+
+    // Through a mirror the hub token stays home.
+    let ends = Endpoints {
+        hub: "https://hub.invalid".into(),
+        mirror: Some(server.base.clone()),
+        hub_token: Some("hf_s3cret".into()),
+    };
+    std::fs::remove_dir_all(tmp.path().join("models")).unwrap();
+    fetch_upstream(&cache, &spec, &client(), &ends).unwrap();
+    assert_eq!(server.seen()[1].authorization, None);
 
     // A mirror with credentials in its URL: basic auth on the wire, never in the message.
     let authority = server.base.trim_start_matches("http://");
