@@ -103,6 +103,9 @@ impl Http {
             } else {
                 None
             })
+            // The hub redirects within itself (renamed repos) and then to a CDN: credentials
+            // follow the first kind only, never to another host.
+            .redirect_auth_headers(ureq::config::RedirectAuthHeaders::SameHost)
             .timeout_connect(Some(Duration::from_secs(30)))
             // A stalled transfer is an error (then resumed), not an endless wait.
             .timeout_per_read(Some(Duration::from_secs(60)))

@@ -20,6 +20,8 @@ pub enum Behaviour {
     FailFirst(usize, u16),
     /// Always this status.
     Status(u16),
+    /// `302 Found` to this location (the hub sends its files on to a CDN this way).
+    Redirect(String),
 }
 
 /// What the server saw of one request.
@@ -118,6 +120,7 @@ fn handle(
         .and_then(|n| n.parse::<usize>().ok());
     match behaviour {
         Behaviour::Status(code) => respond(&mut stream, code, &[], b"nope"),
+        Behaviour::Redirect(to) => respond(&mut stream, 302, &[("Location", &to)], b""),
         Behaviour::FailFirst(n, code) if earlier < n => respond(&mut stream, code, &[], b"busy"),
         Behaviour::IgnoreRange => respond(&mut stream, 200, &[], &body),
         Behaviour::DropFirstAfter(n) if earlier == 0 => {

@@ -112,6 +112,33 @@ fn connection_dropped_mid_file_is_resumed_with_a_range_request() {
 }
 
 #[test]
+fn redirects_are_followed_with_the_range_kept() {
+    let server = TestServer::start();
+    let body = payload(30_000);
+    server.route(
+        "/files/data.bin",
+        b"",
+        Behaviour::Redirect("/cdn/blob".to_string()),
+    );
+    server.route("/cdn/blob", &body, Behaviour::DropFirstAfter(7000));
+    let tmp = tempfile::tempdir().unwrap();
+    let (cache, spec) = cache_with(tmp.path(), &server.base, &plain_file(Some(&sha(&body))));
+
+    fetch_upstream(&cache, &spec, &client(), &endpoints(&server)).unwrap();
+    assert_eq!(
+        std::fs::read(tmp.path().join("datasets/up/data.bin")).unwrap(),
+        body
+    );
+    let blob: Vec<_> = server
+        .seen()
+        .into_iter()
+        .filter(|s| s.path == "/cdn/blob")
+        .collect();
+    assert_eq!(blob.len(), 2);
+    assert_eq!(blob[1].range.as_deref(), Some("bytes=7000-"));
+}
+
+#[test]
 fn not_found_fails_at_once_with_a_clear_message() {
     let server = TestServer::start();
     let tmp = tempfile::tempdir().unwrap();
