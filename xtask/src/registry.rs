@@ -100,6 +100,10 @@ pub fn download(source: &Source, staging: &Path) -> Result<Package> {
             )?;
             Ok(Package::Tree(tree))
         }
+        Source::Hub { .. } | Source::Url { .. } => bail!(
+            "{} is an upstream source, not a package registry: it is fetched over HTTPS by the upstream path",
+            source.pinned()
+        ),
     }
 }
 

@@ -5,6 +5,10 @@ pub const RECIPES: &[(&str, &str)] = &[
         "sentiment-best",
         include_str!("../recipes/sentiment-best.json"),
     ),
+    (
+        "sentiment-imdb",
+        include_str!("../recipes/sentiment-imdb.json"),
+    ),
     ("ner", include_str!("../recipes/ner.json")),
     ("regression", include_str!("../recipes/regression.json")),
     ("cats-dogs", include_str!("../recipes/cats-dogs.json")),

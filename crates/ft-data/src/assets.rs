@@ -6,7 +6,8 @@
 //! this module is the read side that the binary, the tests and xtask share.
 //!
 //! Layout: `$FT_HOME/models/<name>/...` and `$FT_HOME/datasets/<name>/...`, with `FT_HOME`
-//! defaulting to `~/.cache/ft`.
+//! defaulting to `~/.cache/ft`. Upstream files without a published sha256 are pinned by
+//! `$FT_HOME/upstream.lock.json` (see [`lock`]).
 //!
 //! ```no_run
 //! let cache = ft_data::assets::Cache::from_env();
@@ -19,6 +20,9 @@ use sha2::{Digest, Sha256};
 use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
+
+pub mod lock;
+pub use lock::{LockEntry, UpstreamLock};
 
 /// Environment variable that overrides the cache root.
 pub const FT_HOME_ENV: &str = "FT_HOME";
@@ -74,7 +78,8 @@ impl AssetKind {
 /// Where an asset's files come from.
 ///
 /// Registry sources are the only ones fetched by default: they are what an offline build
-/// machine can reach. Each variant names an exact, pinned version.
+/// machine can reach. Upstream sources (`hub`, `url`) need the internet and are fetched only
+/// when named (`cargo xtask fetch-data gpt2`) or with `--all`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Source {
@@ -82,16 +87,40 @@ pub enum Source {
     Pypi { package: String, version: String },
     /// A Debian package, fetched with `apt-get download` and unpacked with `dpkg -x`.
     Debian { package: String, version: String },
+    /// A model repository on the model hub; a file's URL is
+    /// `{endpoint}/{repo}/resolve/{revision}/{from}`, the endpoint being the hub's public
+    /// address unless `HF_ENDPOINT` or `--mirror` says otherwise.
+    Hub { repo: String, revision: String },
+    /// Files published on a website; a file's URL is `{base}/{from}`.
+    Url { base: String },
 }
 
 impl Source {
-    /// `package==version` (pip) or `package=version` (apt), as the client spells a pin.
+    /// `package==version` (pip), `package=version` (apt), `repo@revision` (hub) or the base
+    /// URL: how the source is pinned, for messages and `--list`.
     pub fn pinned(&self) -> String {
         match self {
             Source::Pypi { package, version } => format!("{package}=={version}"),
             Source::Debian { package, version } => format!("{package}={version}"),
+            Source::Hub { repo, revision } => format!("{repo}@{revision}"),
+            Source::Url { base } => base.clone(),
         }
     }
+
+    /// Whether fetching needs the open internet (as opposed to a package registry's client).
+    pub fn is_upstream(&self) -> bool {
+        matches!(self, Source::Hub { .. } | Source::Url { .. })
+    }
+}
+
+/// How a downloaded archive is laid out in the cache instead of being kept as one file.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Unpack {
+    /// A gzip-compressed tar archive (`.tar.gz`, `.tgz`).
+    TarGz,
+    /// A zip archive.
+    Zip,
 }
 
 /// A transformation applied to a file after extraction, before it enters the cache.
@@ -106,19 +135,53 @@ pub enum Convert {
 /// One file of an asset as it lies in the cache.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct FileSpec {
-    /// Path inside the asset's cache folder.
+    /// Path inside the asset's cache folder. For an unpacked archive: the folder of the
+    /// archive that is kept (`aclImdb`, `PetImages`); the rest of the archive is dropped.
     pub path: String,
-    /// Path inside the source package.
+    /// Path inside the source package, or, for upstream sources, the file's URL path below
+    /// the source's base.
     pub from: String,
-    /// sha256 of the cached file (after conversion, if any).
-    pub sha256: String,
-    /// Size in bytes of the cached file, for `--list` and disk planning.
+    /// sha256 of the cached file (after conversion, if any), or of the downloaded archive.
+    /// Absent only for upstream files whose hash nobody publishes: those are
+    /// trust-on-first-use, pinned by the cache's [`UpstreamLock`] after the first download.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sha256: Option<String>,
+    /// Size in bytes of the cached file (of the archive, when unpacked); 0 when unknown.
+    #[serde(default)]
     pub size: u64,
     /// sha256 of the extracted file before conversion; required when `convert` is set.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub from_sha256: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub convert: Option<Convert>,
+    /// Set for archives: unpack them, keep the `path` folder, and drop the archive.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub unpack: Option<Unpack>,
+    /// While unpacking, skip (and count) files that are empty or do not start like a JPEG:
+    /// the public cats-vs-dogs zip ships a few such broken images.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub skip_corrupt_images: bool,
+}
+
+impl FileSpec {
+    /// Whether a sha256 for this file is written in the manifest (as opposed to
+    /// trust-on-first-use).
+    pub fn is_verified(&self) -> bool {
+        self.sha256.is_some()
+    }
+}
+
+/// What a finished unpack leaves next to the folder (`<path>.complete.json`). Written last,
+/// after the folder is renamed into place: a folder without it is never taken as complete.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct UnpackStamp {
+    /// sha256 of the archive the folder came from.
+    pub archive_sha256: String,
+    /// Files kept.
+    pub files: u64,
+    /// Files dropped as corrupt (archive paths).
+    #[serde(default)]
+    pub skipped: Vec<String>,
 }
 
 /// One named asset: a model or a dataset.
@@ -176,9 +239,32 @@ impl Manifest {
             }
             for file in &asset.files {
                 let where_ = format!("asset `{}`, file `{}`", asset.name, file.path);
-                if !is_sha256_hex(&file.sha256) {
+                match &file.sha256 {
+                    Some(sha) if !is_sha256_hex(sha) => {
+                        return Err(bad(format!(
+                            "{where_}: sha256 must be 64 lowercase hex digits"
+                        )));
+                    }
+                    None if !asset.source.is_upstream() => {
+                        return Err(bad(format!(
+                            "{where_}: a registry file needs a sha256 (only upstream files may be trust-on-first-use)"
+                        )));
+                    }
+                    _ => {}
+                }
+                if file.unpack.is_some() && !asset.source.is_upstream() {
                     return Err(bad(format!(
-                        "{where_}: sha256 must be 64 lowercase hex digits"
+                        "{where_}: `unpack` is only supported for upstream (hub/url) sources"
+                    )));
+                }
+                if file.skip_corrupt_images && file.unpack.is_none() {
+                    return Err(bad(format!(
+                        "{where_}: `skip_corrupt_images` needs `unpack`"
+                    )));
+                }
+                if file.convert.is_some() && asset.source.is_upstream() {
+                    return Err(bad(format!(
+                        "{where_}: `convert` is only supported for registry sources"
                     )));
                 }
                 if file.convert.is_some() && !file.from_sha256.as_deref().is_some_and(is_sha256_hex)
@@ -235,6 +321,9 @@ fn is_plain_relative(p: &str) -> bool {
 pub enum FileState {
     Valid,
     Missing,
+    /// Present, but no hash is known to check it against: a trust-on-first-use file whose
+    /// lock entry was removed. Fetching it again records a fresh hash.
+    Unverified,
     /// Present but with another hash: a partial write, a flipped bit, or a stale version.
     Corrupt {
         actual_sha256: String,
@@ -271,13 +360,24 @@ impl Cache {
         self.root.join(spec.kind.folder()).join(&spec.name)
     }
 
-    /// The folder of a fetched asset. Cheap: checks that every file exists, not its hash
-    /// (`cargo xtask fetch-data` verifies hashes); a missing file says how to fetch it.
+    /// Where an unpacked archive's completion stamp lies: `<path>.complete.json`.
+    pub fn stamp_path(&self, spec: &AssetSpec, file: &FileSpec) -> PathBuf {
+        self.asset_dir(spec)
+            .join(format!("{}.complete.json", file.path))
+    }
+
+    /// The folder of a fetched asset. Cheap: checks that every file (or unpack stamp) exists,
+    /// not its hash (`cargo xtask fetch-data` verifies hashes); a missing file says how to
+    /// fetch it.
     pub fn resolve(&self, name: &str) -> Result<PathBuf, AssetError> {
         let spec = self.manifest.get(name)?;
         let dir = self.asset_dir(spec);
         for file in &spec.files {
-            let path = dir.join(&file.path);
+            let path = if file.unpack.is_some() {
+                self.stamp_path(spec, file)
+            } else {
+                dir.join(&file.path)
+            };
             if !path.is_file() {
                 return Err(AssetError::NotFetched {
                     name: name.to_string(),
@@ -288,28 +388,84 @@ impl Cache {
         Ok(dir)
     }
 
-    /// Hashes every file of an asset and reports each one's state.
+    /// The sha256 a file must have: the manifest's, else the one the lock file recorded.
+    pub fn expected_sha256(
+        &self,
+        spec: &AssetSpec,
+        file: &FileSpec,
+        lock: &UpstreamLock,
+    ) -> Option<String> {
+        file.sha256
+            .clone()
+            .or_else(|| lock.get(&spec.name, &file.path).map(|e| e.sha256.clone()))
+    }
+
+    /// Hashes every file of an asset and reports each one's state. An unpacked archive is
+    /// judged by its completion stamp (hashing thousands of images would be slow and would
+    /// prove nothing the archive's own hash did not).
     pub fn check(&self, spec: &AssetSpec) -> Result<Vec<(FileSpec, FileState)>, AssetError> {
         let dir = self.asset_dir(spec);
+        let lock = if spec.source.is_upstream() {
+            UpstreamLock::load(&self.root)?
+        } else {
+            UpstreamLock::default()
+        };
         spec.files
             .iter()
             .map(|file| {
-                let path = dir.join(&file.path);
-                let state = if !path.is_file() {
-                    FileState::Missing
+                let expected = self.expected_sha256(spec, file, &lock);
+                let state = if file.unpack.is_some() {
+                    self.check_unpacked(spec, file, expected.as_deref())?
                 } else {
-                    let actual = sha256_file(&path)?;
-                    if actual == file.sha256 {
-                        FileState::Valid
+                    let path = dir.join(&file.path);
+                    if !path.is_file() {
+                        FileState::Missing
                     } else {
-                        FileState::Corrupt {
-                            actual_sha256: actual,
+                        match expected {
+                            None => FileState::Unverified,
+                            Some(expected) => {
+                                let actual = sha256_file(&path)?;
+                                if actual == expected {
+                                    FileState::Valid
+                                } else {
+                                    FileState::Corrupt {
+                                        actual_sha256: actual,
+                                    }
+                                }
+                            }
                         }
                     }
                 };
                 Ok((file.clone(), state))
             })
             .collect()
+    }
+
+    fn check_unpacked(
+        &self,
+        spec: &AssetSpec,
+        file: &FileSpec,
+        expected: Option<&str>,
+    ) -> Result<FileState, AssetError> {
+        let stamp_path = self.stamp_path(spec, file);
+        if !stamp_path.is_file() || !self.asset_dir(spec).join(&file.path).is_dir() {
+            return Ok(FileState::Missing);
+        }
+        let text = std::fs::read_to_string(&stamp_path).map_err(|source| AssetError::Io {
+            path: stamp_path.clone(),
+            source,
+        })?;
+        let Ok(stamp) = serde_json::from_str::<UnpackStamp>(&text) else {
+            // A torn or hand-edited stamp: unpack again rather than trust the folder.
+            return Ok(FileState::Missing);
+        };
+        Ok(match expected {
+            None => FileState::Unverified,
+            Some(e) if e == stamp.archive_sha256 => FileState::Valid,
+            Some(_) => FileState::Corrupt {
+                actual_sha256: stamp.archive_sha256,
+            },
+        })
     }
 }
 
@@ -360,6 +516,75 @@ mod tests {
             assert!(!spec.files.is_empty(), "{name} has no files");
             assert!(spec.size() > 0, "{name} has no size");
         }
+    }
+
+    #[test]
+    fn builtin_manifest_names_the_upstream_assets_with_licenses() {
+        let m = Manifest::builtin();
+        for name in [
+            "bert-base-uncased",
+            "resnet50",
+            "gpt2",
+            "imdb",
+            "cats-vs-dogs",
+        ] {
+            let spec = m.get(name).unwrap();
+            assert!(spec.source.is_upstream(), "{name} should be upstream");
+            assert!(!spec.license.is_empty(), "{name} has no license");
+        }
+        let imdb = m.get("imdb").unwrap();
+        assert_eq!(imdb.files[0].unpack, Some(Unpack::TarGz));
+        assert!(imdb.files[0].is_verified());
+        assert!(!m.get("resnet50").unwrap().files[0].is_verified());
+    }
+
+    #[test]
+    fn only_upstream_files_may_omit_the_sha256() {
+        let upstream = r#"{"schema": 1, "assets": [{"name": "u", "kind": "model", "license": "MIT",
+            "description": "d", "source": {"url": {"base": "http://127.0.0.1:1"}},
+            "files": [{"path": "a.bin", "from": "a.bin"}]}]}"#;
+        let m = Manifest::parse(upstream, "m.json").unwrap();
+        assert_eq!(m.assets[0].files[0].sha256, None);
+        let registry = one_file_manifest("x").replace(r#""sha256": "x", "#, "");
+        let err = Manifest::parse(&registry, "m.json")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("needs a sha256") && err.contains("`a.txt`"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn unpacked_archive_is_resolved_by_its_stamp_only() {
+        let tmp = tempfile::tempdir().unwrap();
+        let sha = "a".repeat(64);
+        let json = format!(
+            r#"{{"schema": 1, "assets": [{{"name": "arc", "kind": "dataset", "license": "MIT",
+            "description": "d", "source": {{"url": {{"base": "http://127.0.0.1:1"}}}},
+            "files": [{{"path": "top", "from": "a.tar.gz", "sha256": "{sha}", "unpack": "tar-gz"}}]}}]}}"#
+        );
+        let cache = Cache::new(
+            tmp.path().to_path_buf(),
+            Manifest::parse(&json, "t").unwrap(),
+        );
+        let spec = cache.manifest().get("arc").unwrap().clone();
+        std::fs::create_dir_all(tmp.path().join("datasets/arc/top")).unwrap();
+        // The folder alone (a half-finished unpack) is not a fetched asset.
+        assert!(cache.resolve("arc").is_err());
+        assert_eq!(cache.check(&spec).unwrap()[0].1, FileState::Missing);
+        let stamp = UnpackStamp {
+            archive_sha256: sha.clone(),
+            files: 3,
+            skipped: vec![],
+        };
+        let stamp_path = cache.stamp_path(&spec, &spec.files[0]);
+        std::fs::write(&stamp_path, serde_json::to_string(&stamp).unwrap()).unwrap();
+        assert_eq!(
+            cache.resolve("arc").unwrap(),
+            tmp.path().join("datasets/arc")
+        );
+        assert_eq!(cache.check(&spec).unwrap()[0].1, FileState::Valid);
     }
 
     #[test]
