@@ -27,6 +27,7 @@ fn reference() -> HashMap<String, Tensor> {
 
 #[test]
 fn encoder_hidden_states_and_pooler_match_transformers() {
+    let _rng = ft_tests::torch_rng_lock();
     let r = reference();
     let dir = asset("minilm-l6");
     let config = BertConfig::from_dir(&dir).unwrap();
@@ -98,6 +99,7 @@ fn classifier_with_reference_head(r: &HashMap<String, Tensor>) -> (VarStore, Ber
 
 #[test]
 fn classification_logits_loss_and_gradients_match_transformers() {
+    let _rng = ft_tests::torch_rng_lock();
     let r = reference();
     let (vs, model) = classifier_with_reference_head(&r);
     let modes = GroupModes::all(model.layer_groups().len(), false);
@@ -127,6 +129,7 @@ fn classification_logits_loss_and_gradients_match_transformers() {
 
 #[test]
 fn saved_model_loads_in_transformers_with_the_same_logits() {
+    let _rng = ft_tests::torch_rng_lock();
     let r = reference();
     let (vs, mut model) = classifier_with_reference_head(&r);
     model

@@ -43,6 +43,7 @@ fn lite0(classes: i64) -> (VarStore, VisionModel) {
 
 #[test]
 fn efficientnet_lite0_classifies_the_sample_photos() {
+    let _rng = ft_tests::torch_rng_lock();
     let r = reference();
     let (vs, model) = lite0(1000);
     let report = model.load_pretrained(&vs, &weights()).unwrap();
@@ -73,6 +74,7 @@ fn efficientnet_lite0_classifies_the_sample_photos() {
 
 #[test]
 fn efficientnet_train_mode_batchnorm_matches_pytorch() {
+    let _rng = ft_tests::torch_rng_lock();
     let r = reference();
     let vs = VarStore::new(tch::Device::Cpu);
     // Dropout and drop-connect are random; switch them off to compare BatchNorm alone.
@@ -114,6 +116,7 @@ fn efficientnet_train_mode_batchnorm_matches_pytorch() {
 
 #[test]
 fn efficientnet_head_is_replaced_and_groups_follow_the_stages() {
+    let _rng = ft_tests::torch_rng_lock();
     let (vs, model) = lite0(10);
     let names: Vec<&str> = model
         .layer_groups()

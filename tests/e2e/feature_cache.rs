@@ -58,6 +58,7 @@ fn head(run: &Path) -> Vec<(String, Tensor)> {
 
 #[test]
 fn cached_features_train_the_same_head_as_the_uncached_loop() {
+    let _rng = ft_tests::torch_rng_lock();
     let tmp = tempfile::tempdir().unwrap();
     python_run("image_fixture.py", &[tmp.path(), Path::new("--no-weights")]).unwrap();
     let images = tmp.path().join("images");

@@ -39,6 +39,7 @@ fn eval_modes(model: &Gpt2LMHeadModel) -> GroupModes {
 
 #[test]
 fn logits_loss_and_gradients_match_transformers() {
+    let _rng = ft_tests::torch_rng_lock();
     let r = reference();
     let (vs, model, report) = load("model/model.safetensors");
     assert!(
@@ -73,6 +74,7 @@ fn logits_loss_and_gradients_match_transformers() {
 
 #[test]
 fn upstream_layout_loads_with_buffers_and_tied_head_ignored() {
+    let _rng = ft_tests::torch_rng_lock();
     let r = reference();
     let (_vs, model, report) = load("upstream.safetensors");
     assert_eq!(
@@ -113,6 +115,7 @@ fn upstream_layout_loads_with_buffers_and_tied_head_ignored() {
 
 #[test]
 fn greedy_generation_with_the_cache_matches_transformers() {
+    let _rng = ft_tests::torch_rng_lock();
     let r = reference();
     let (_vs, model, _) = load("model/model.safetensors");
     for i in 0..2 {
@@ -145,6 +148,7 @@ fn greedy_generation_with_the_cache_matches_transformers() {
 
 #[test]
 fn sampling_is_reproducible_and_bad_prompts_are_errors() {
+    let _rng = ft_tests::torch_rng_lock();
     let (_vs, model, _) = load("model/model.safetensors");
     let mut options = GenerateOptions::sampling(12, 7);
     options.temperature = 1.3;
@@ -187,6 +191,7 @@ fn sampling_is_reproducible_and_bad_prompts_are_errors() {
 
 #[test]
 fn saved_model_loads_in_transformers_with_the_same_logits() {
+    let _rng = ft_tests::torch_rng_lock();
     let r = reference();
     let (vs, model, _) = load("upstream.safetensors");
     let tmp = tempfile::tempdir().unwrap();

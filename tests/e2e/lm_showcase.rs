@@ -233,6 +233,7 @@ fn run(size: &Size, work: &Path) -> Outcome {
 
 #[test]
 fn lm_pipeline_runs_end_to_end_at_toy_size() {
+    let _rng = ft_tests::torch_rng_lock();
     let tmp = tempfile::tempdir().unwrap();
     let size = Size {
         corpus: "rotten_tomatoes_corpus.csv.bz2",
@@ -265,6 +266,7 @@ fn lm_pipeline_runs_end_to_end_at_toy_size() {
 #[test]
 #[ignore]
 fn lm_showcase_pretraining_then_fine_tuning_beats_scratch() {
+    let _rng = ft_tests::torch_rng_lock();
     let work: PathBuf = ft_tests::workspace_root().join("target/lm-showcase");
     let size = Size {
         corpus: "rotten_tomatoes_corpus_full.csv.bz2",

@@ -39,6 +39,7 @@ fn expected_shape(name: &str, c: &BertConfig) -> Option<Vec<usize>> {
 
 #[test]
 fn minilm_checkpoint_matches_its_config_and_loads_into_a_varstore() {
+    let _rng = ft_tests::torch_rng_lock();
     let dir = asset("minilm-l6");
     let config = BertConfig::from_dir(&dir).unwrap();
     assert_eq!(

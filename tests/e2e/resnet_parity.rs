@@ -61,16 +61,19 @@ fn eval_logits_match(depth: u32) {
 
 #[test]
 fn resnet50_eval_logits_match_torchvision() {
+    let _rng = ft_tests::torch_rng_lock();
     eval_logits_match(50);
 }
 
 #[test]
 fn resnet18_eval_logits_match_torchvision() {
+    let _rng = ft_tests::torch_rng_lock();
     eval_logits_match(18);
 }
 
 #[test]
 fn resnet50_train_mode_step_matches_torchvision() {
+    let _rng = ft_tests::torch_rng_lock();
     let (r, vs, model) = loaded(50);
     let modes = GroupModes::all(model.layer_groups().len(), true);
     let logits = model.forward(&r["x"], &modes);
@@ -128,6 +131,7 @@ fn resnet50_train_mode_step_matches_torchvision() {
 
 #[test]
 fn frozen_groups_keep_their_batchnorm_statistics() {
+    let _rng = ft_tests::torch_rng_lock();
     let (vs, model) = resnet(18, 3);
     let groups = model.layer_groups();
     let names: Vec<&str> = groups.iter().map(|g| g.name.as_str()).collect();
@@ -164,6 +168,7 @@ fn frozen_groups_keep_their_batchnorm_statistics() {
 
 #[test]
 fn fine_tuned_resnet50_loads_in_torchvision_with_the_same_logits() {
+    let _rng = ft_tests::torch_rng_lock();
     let (r, weights) = reference(50);
     // A 3-class model from the 5-class checkpoint: fc is replaced, everything else loads.
     let (vs, mut model) = resnet(50, 3);
@@ -233,6 +238,7 @@ fn fine_tuned_resnet50_loads_in_torchvision_with_the_same_logits() {
 
 #[test]
 fn a_wrong_shaped_backbone_tensor_is_an_error_naming_it() {
+    let _rng = ft_tests::torch_rng_lock();
     let (vs, _model) = resnet(18, 2);
     let tmp = tempfile::tempdir().unwrap();
     let file = tmp.path().join("bad.safetensors");
@@ -268,6 +274,7 @@ fn a_wrong_shaped_backbone_tensor_is_an_error_naming_it() {
 
 #[test]
 fn unsupported_depth_and_bad_config_are_clear_errors() {
+    let _rng = ft_tests::torch_rng_lock();
     let vs = VarStore::new(tch::Device::Cpu);
     let err = VisionModel::new(&vs.root(), &ResNetConfig::new(42, 2).into())
         .err()
@@ -289,6 +296,7 @@ fn unsupported_depth_and_bad_config_are_clear_errors() {
 
 #[test]
 fn resnet34_101_152_have_torchvisions_state_dict_layout() {
+    let _rng = ft_tests::torch_rng_lock();
     let path = python_reference(
         "resnet_layout.py",
         &["7", "34", "101", "152"],

@@ -62,14 +62,6 @@ struct Setup {
     task: TextTask,
 }
 
-/// libtorch's generator is global and tests run on parallel threads: a test that seeds it and
-/// then relies on it (initialisation, dropout) must hold this for its whole run.
-static TORCH_RNG: std::sync::Mutex<()> = std::sync::Mutex::new(());
-
-fn rng_lock() -> std::sync::MutexGuard<'static, ()> {
-    TORCH_RNG.lock().unwrap_or_else(|e| e.into_inner())
-}
-
 fn setup(tokens: bool, dropout: f64) -> Setup {
     tch::manual_seed(0);
     let vs = VarStore::new(tch::Device::Cpu);
@@ -118,7 +110,7 @@ fn args(dir: &std::path::Path) -> TrainingArgs {
 
 #[test]
 fn loss_goes_down_and_accuracy_beats_chance_on_held_out_rows() {
-    let _rng = rng_lock();
+    let _rng = ft_tests::torch_rng_lock();
     let s = setup(false, 0.1);
     let train = Arc::new(rows(256, 1, false));
     let held_out = Arc::new(rows(128, 2, false));
@@ -154,7 +146,7 @@ fn loss_goes_down_and_accuracy_beats_chance_on_held_out_rows() {
 
 #[test]
 fn resuming_from_a_checkpoint_gives_bitwise_the_same_weights() {
-    let _rng = rng_lock();
+    let _rng = ft_tests::torch_rng_lock();
     let data = Arc::new(rows(72, 3, false)); // 9 batches of 8: checkpoints fall mid-epoch
     let run = |dir: &std::path::Path, resume: bool| {
         let s = setup(false, 0.1);
@@ -199,7 +191,7 @@ fn resuming_from_a_checkpoint_gives_bitwise_the_same_weights() {
 
 #[test]
 fn gradient_accumulation_of_4x4_equals_one_batch_of_16_for_token_losses() {
-    let _rng = rng_lock();
+    let _rng = ft_tests::torch_rng_lock();
     let data = Arc::new(rows(16, 4, true));
     let run = |bs: usize, accum: usize| {
         let s = setup(true, 0.0);
@@ -233,7 +225,7 @@ fn gradient_accumulation_of_4x4_equals_one_batch_of_16_for_token_losses() {
 
 #[test]
 fn linear_probe_keeps_every_non_head_weight_bit_identical() {
-    let _rng = rng_lock();
+    let _rng = ft_tests::torch_rng_lock();
     let s = setup(false, 0.1);
     let before = weights(&s.vs);
     let tmp = tempfile::tempdir().unwrap();
@@ -258,7 +250,7 @@ fn linear_probe_keeps_every_non_head_weight_bit_identical() {
 
 #[test]
 fn best_model_is_restored_and_checkpoints_rotate() {
-    let _rng = rng_lock();
+    let _rng = ft_tests::torch_rng_lock();
     let s = setup(false, 0.1);
     let tmp = tempfile::tempdir().unwrap();
     let mut a = args(tmp.path());
@@ -302,7 +294,7 @@ fn best_model_is_restored_and_checkpoints_rotate() {
 
 #[test]
 fn l2sp_holds_the_encoder_near_its_start_but_not_the_new_head() {
-    let _rng = rng_lock();
+    let _rng = ft_tests::torch_rng_lock();
     let data = Arc::new(rows(64, 8, false));
     let drift = |alpha: Option<f64>| {
         let s = setup(false, 0.0);

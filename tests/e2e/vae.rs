@@ -119,6 +119,7 @@ fn floats(t: &Tensor) -> Vec<f64> {
 
 #[test]
 fn loss_terms_equal_a_hand_computation_on_a_tiny_batch() {
+    let _rng = ft_tests::torch_rng_lock();
     for likelihood in [Likelihood::Bernoulli, Likelihood::Gaussian] {
         let vs = VarStore::new(Device::Cpu);
         let vae = ConvVae::new(&vs.root(), &tiny_config(likelihood)).unwrap();
@@ -163,6 +164,7 @@ fn loss_terms_equal_a_hand_computation_on_a_tiny_batch() {
 /// plain PyTorch (tests/python/vae_reference.py) on its seeded weights, inputs and noise.
 #[test]
 fn forward_loss_and_gradients_match_pytorch() {
+    let _rng = ft_tests::torch_rng_lock();
     let cases = [
         ("bernoulli", Likelihood::Bernoulli, 28, 1, vec![4, 8]),
         ("gaussian", Likelihood::Gaussian, 32, 3, vec![4, 8, 8]),
@@ -243,6 +245,7 @@ fn forward_loss_and_gradients_match_pytorch() {
 
 #[test]
 fn the_task_loss_is_the_per_image_negative_elbo_with_beta_and_kl_warm_up() {
+    let _rng = ft_tests::torch_rng_lock();
     let vs = VarStore::new(Device::Cpu);
     let mut config = tiny_config(Likelihood::Bernoulli);
     config.beta = 0.5;
@@ -281,6 +284,7 @@ fn the_task_loss_is_the_per_image_negative_elbo_with_beta_and_kl_warm_up() {
 
 #[test]
 fn unsupported_image_sizes_are_clear_errors() {
+    let _rng = ft_tests::torch_rng_lock();
     let vs = VarStore::new(Device::Cpu);
     let mut config = tiny_config(Likelihood::Bernoulli);
     config.image_size = 30;
@@ -340,6 +344,7 @@ fn unsupported_image_sizes_are_clear_errors() {
 
 #[test]
 fn save_then_load_gives_identical_outputs() {
+    let _rng = ft_tests::torch_rng_lock();
     let vs = VarStore::new(Device::Cpu);
     let vae = ConvVae::new(&vs.root(), &tiny_config(Likelihood::Bernoulli)).unwrap();
     let dir = tempfile::tempdir().unwrap();
@@ -379,6 +384,7 @@ fn save_then_load_gives_identical_outputs() {
 
 #[test]
 fn a_tiny_vae_overfits_64_fashion_mnist_images() {
+    let _rng = ft_tests::torch_rng_lock();
     let vs = VarStore::new(Device::Cpu);
     let config = VaeConfig {
         latent_dim: 8,
@@ -466,6 +472,7 @@ fn png_size(path: &Path) -> (u32, u32) {
 
 #[test]
 fn freezing_the_encoder_keeps_its_weights_while_the_decoder_trains() {
+    let _rng = ft_tests::torch_rng_lock();
     let vs = VarStore::new(Device::Cpu);
     let config = tiny_config(Likelihood::Bernoulli);
     let task = VaeTask::new(ConvVae::new(&vs.root(), &config).unwrap());
@@ -511,6 +518,7 @@ fn freezing_the_encoder_keeps_its_weights_while_the_decoder_trains() {
 #[test]
 #[ignore]
 fn showcase_pretrain_without_sneakers_then_fine_tune_on_500_sneakers() {
+    let _rng = ft_tests::torch_rng_lock();
     let out = ft_tests::workspace_root().join("target/vae-showcase");
     let _ = std::fs::remove_dir_all(&out);
     let config = VaeConfig::fashion_mnist();

@@ -108,3 +108,13 @@ pub fn rel_max_diff(a: &tch::Tensor, b: &tch::Tensor, mask: Option<&tch::Tensor>
     let scale = refs.max().double_value(&[]).max(1.0);
     diff.max().double_value(&[]) / scale
 }
+
+/// libtorch's default generator is one per process, and the tests of a binary run on parallel
+/// threads: a test that seeds it and relies on it (initialisation, dropout, VAE noise, the
+/// trainer's per-step reseed) must hold this for its whole run, or another test's draws land
+/// between its seed and its use.
+static TORCH_RNG: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
+pub fn torch_rng_lock() -> std::sync::MutexGuard<'static, ()> {
+    TORCH_RNG.lock().unwrap_or_else(|e| e.into_inner())
+}
