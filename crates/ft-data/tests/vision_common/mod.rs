@@ -12,14 +12,16 @@ pub fn workspace_root() -> PathBuf {
 }
 
 /// `<workspace>/.venv/bin/python`, or `None` after printing why the test is skipped.
-pub fn python() -> Option<PathBuf> {
+/// The project venv's python; the references need torchvision, so its absence is a failure
+/// (with the command that fixes it), never a silent pass.
+pub fn python() -> PathBuf {
     let p = workspace_root().join(".venv/bin/python");
-    if p.exists() {
-        Some(p)
-    } else {
-        eprintln!("SKIP: {} is absent (run `cargo xtask setup`)", p.display());
-        None
-    }
+    assert!(
+        p.exists(),
+        "{} is absent: run `cargo xtask setup`",
+        p.display()
+    );
+    p
 }
 
 pub fn script() -> PathBuf {
@@ -51,10 +53,10 @@ pub fn run(python: &Path, args: &[&str]) -> String {
 }
 
 /// The transforms reference file, generated once per script version (keyed by its hash).
-pub fn transforms_reference() -> Option<PathBuf> {
-    static PATH: OnceLock<Option<PathBuf>> = OnceLock::new();
+pub fn transforms_reference() -> PathBuf {
+    static PATH: OnceLock<PathBuf> = OnceLock::new();
     PATH.get_or_init(|| {
-        let py = python()?;
+        let py = python();
         let text = std::fs::read(script()).expect("reading vision_reference.py");
         let mut h = DefaultHasher::new();
         text.hash(&mut h);
@@ -64,7 +66,7 @@ pub fn transforms_reference() -> Option<PathBuf> {
         if !out.exists() {
             run(&py, &["transforms", out.to_str().expect("UTF-8 path")]);
         }
-        Some(out)
+        out
     })
     .clone()
 }
