@@ -423,7 +423,16 @@ fn round4(x: f64) -> f64 {
 
 /// `accuracy 0.8123, loss 0.4321, …` with the most telling metrics first.
 pub fn summarize(result: &EvalResult) -> String {
-    let order = ["accuracy", "f1_macro", "entity_f1", "pearson", "r2", "loss"];
+    let order = [
+        "accuracy",
+        "f1_macro",
+        "entity_f1",
+        "pearson",
+        "r2",
+        "perplexity",
+        "elbo",
+        "loss",
+    ];
     let mut parts: Vec<String> = order
         .iter()
         .filter_map(|k| result.metrics.get(*k).map(|v| format!("{k} {v:.4}")))
