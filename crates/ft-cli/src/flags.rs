@@ -238,7 +238,9 @@ pub struct DataFlags {
     #[arg(long, help_heading = "Images")]
     #[serde(skip)]
     pub no_feature_cache: bool,
-    #[arg(long, help_heading = "Images", hide = true)]
+    /// true: compute the frozen backbone's features once and train the head on them, also
+    /// with random transforms (one augmented view per image, or --cache-views N).
+    #[arg(long, help_heading = "Images")]
     #[serde(skip_serializing_if = "Option::is_none")]
     pub feature_cache: Option<bool>,
     /// Feature cache with random training transforms: augmented views precomputed per image
