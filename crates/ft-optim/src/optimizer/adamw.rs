@@ -1,4 +1,5 @@
 //! Adam and AdamW (Kingma & Ba; Loshchilov & Hutter), as `torch.optim.Adam`/`AdamW`.
+use super::fused_cpu::{adam_step, AdamScalars};
 use super::{fit_state, split_state_name, step_value, with_grads, Optimizer, Scratch};
 use crate::groups::ParamGroup;
 use crate::OptimError;
@@ -124,6 +125,22 @@ impl AdamCore {
         for (lr, wd, name, param, grad) in with_grads(groups, lr) {
             let state = state_for(&mut self.states, self.config.amsgrad, name, param)?;
             state.step += 1;
+            if lr != 0.0 && state.max_exp_avg_sq.is_none() {
+                let step = state.step as f64;
+                let scalars = AdamScalars {
+                    beta1: beta1 as f32,
+                    beta2: beta2 as f32,
+                    lr: lr as f32,
+                    weight_decay: wd as f32,
+                    decoupled: self.decoupled,
+                    step_size: (lr / (1.0 - beta1.powf(step))) as f32,
+                    bias_correction2_sqrt: (1.0 - beta2.powf(step)).sqrt() as f32,
+                    eps: self.config.eps as f32,
+                };
+                if adam_step(param, &grad, &state.exp_avg, &state.exp_avg_sq, scalars) {
+                    continue;
+                }
+            }
             let mut param = param.shallow_clone();
             let grad = if wd != 0.0 && !self.decoupled {
                 grad.g_add(&param.g_mul_scalar(wd))

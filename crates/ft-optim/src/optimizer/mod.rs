@@ -3,10 +3,11 @@
 //! tch's own optimizers cannot save their state, so resuming a run would restart Adam's moments
 //! from zero. These keep their state as named tensors (see [`Optimizer::state`]) that go to a
 //! safetensors file and come back bit for bit. Updates follow `torch.optim`'s single-tensor
-//! (`foreach=False`) code path operation by operation, parameter by parameter, with in-place ops
-//! and one scratch buffer the size of the largest parameter, so a step never allocates memory
-//! proportional to the whole model.
+//! (`foreach=False`) formulas parameter by parameter, in place with one scratch buffer the size of
+//! the largest parameter, so a step never allocates memory proportional to the whole model.
+//! Adam/AdamW on contiguous float32 CPU tensors run as one fused pass over memory.
 mod adamw;
+mod fused_cpu;
 mod sgd;
 
 pub use adamw::{Adam, AdamW, AdamWConfig};
