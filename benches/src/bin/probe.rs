@@ -1,9 +1,10 @@
 //! The `resnet50-probe` case: the guide's Example 2 loop — ResNet-50 with every layer but a new
-//! `fc` frozen, Adam lr 1e-4, batch 32, RandomResizedCrop(224) + flip — over an image folder,
-//! through the library call `ft train` makes. `cache` on: the backbone runs once (one augmented
-//! view per image); off: it runs every epoch, as in the guide. The harness times the process.
+//! `fc` frozen, Adam lr 1e-4, batch 32 — over an image folder, through the library call
+//! `ft train` makes. Transforms `random`: RandomResizedCrop(224) + flip, as the guide;
+//! `fixed`: Resize(256) + CenterCrop(224), deterministic. `cache` on: the backbone runs once
+//! (one view per image); off: every epoch. The harness times the process.
 //!
-//! Usage: probe FOLDER WEIGHTS_DIR EPOCHS true|false OUTPUT_DIR
+//! Usage: probe FOLDER WEIGHTS_DIR EPOCHS true|false OUTPUT_DIR random|fixed
 use anyhow::Result;
 use ft_train::RunConfig;
 use serde_json::json;
@@ -18,6 +19,17 @@ fn main() -> Result<()> {
         args[4].parse::<bool>()?,
         &args[5],
     );
+    let normalize =
+        json!({"normalize": {"mean": [0.485, 0.456, 0.406], "std": [0.229, 0.224, 0.225]}});
+    let train_transforms = match args.get(6).map(String::as_str) {
+        Some("fixed") => {
+            json!([{"resize": 256}, {"center_crop": 224}, {"to_tensor": {}}, normalize])
+        }
+        _ => json!([
+            {"random_resized_crop": {"size": 224}}, {"random_horizontal_flip": {"p": 0.5}},
+            {"to_tensor": {}}, normalize
+        ]),
+    };
     let config: RunConfig = serde_json::from_value(json!({
         "task": "image-cls",
         "model": weights,
@@ -25,7 +37,8 @@ fn main() -> Result<()> {
             "train_file": folder,
             "validation_fraction": 0.0,
             "test_fraction": 0.0,
-            "feature_cache": cache
+            "feature_cache": cache,
+            "train_transforms": train_transforms
         },
         "training": {
             "output_dir": out,
