@@ -1,18 +1,14 @@
 //! `ft` end to end on the real MiniLM and real reviews, at a tiny budget: train → files on disk →
 //! `ft eval` → `ft predict` (consistent with eval) → transformers loads the run directory and
 //! predicts the same. Plus the command-line errors a newcomer will hit.
+mod common;
+
+use common::{ft, full_recipe};
 use ft_tests::python_run;
 use serde_json::Value;
 use std::io::Write;
 use std::path::Path;
 use std::process::{Command, Output, Stdio};
-
-fn ft(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_ft"))
-        .args(args)
-        .output()
-        .expect("running ft")
-}
 
 fn stderr(o: &Output) -> String {
     String::from_utf8_lossy(&o.stderr).into_owned()
@@ -403,33 +399,6 @@ fn a_tokenizer_that_does_not_fit_the_weights_is_refused() {
     assert!(
         err.contains("30522") && err.contains("1000") && err.contains("do not belong together"),
         "{err}"
-    );
-}
-
-/// The full recipes against their floors (the HF Trainer anchors of the same jobs on this kind of
-/// machine, see `../shared/reference/`). Minutes each: run by `cargo xtask test --full`, not CI.
-fn full_recipe(recipe: &str, key: &str, floor: f64) {
-    let tmp = tempfile::tempdir().unwrap();
-    let run = tmp.path().join(recipe);
-    let out = ft(&[
-        "train",
-        "--recipe",
-        recipe,
-        "--quiet",
-        "--output-dir",
-        run.to_str().unwrap(),
-    ]);
-    assert!(out.status.success(), "{}", stderr(&out));
-    let metrics: Value =
-        serde_json::from_str(&std::fs::read_to_string(run.join("metrics.json")).unwrap()).unwrap();
-    let value = metrics["test"][key].as_f64().unwrap();
-    println!(
-        "recipe {recipe}: {key} = {value:.4} (floor {floor}), {:.0} s",
-        metrics["train_runtime"].as_f64().unwrap()
-    );
-    assert!(
-        value >= floor,
-        "recipe {recipe}: {key} {value} is below the floor {floor}"
     );
 }
 

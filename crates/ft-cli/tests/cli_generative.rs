@@ -2,16 +2,12 @@
 //! pretrain → fine-tune on a held-out class, GPT-2 pretrain → fine-tune on `fresh` reviews, each
 //! with its comparison table; `ft generate` reproducible per seed; the errors a newcomer hits.
 //! The full-size runs, which assert that the pretrained start wins, are `#[ignore]`d.
+mod common;
+
+use common::ft;
 use serde_json::Value;
 use std::path::Path;
-use std::process::{Command, Output};
-
-fn ft(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_ft"))
-        .args(args)
-        .output()
-        .expect("running ft")
-}
+use std::process::Output;
 
 fn ok(out: Output) -> String {
     assert!(

@@ -2,17 +2,12 @@
 //! folder with seeded random ResNet-50 weights written by torchvision (train → eval → predict →
 //! torchvision loads the run and agrees), and the Fashion-MNIST probe on the real EfficientNet
 //! weights at a small budget, against an accuracy floor.
+mod common;
+
+use common::{ft, full_recipe};
 use ft_tests::python_run;
 use serde_json::Value;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
-
-fn ft(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_ft"))
-        .args(args)
-        .output()
-        .expect("running ft")
-}
 
 fn text(o: &[u8]) -> String {
     String::from_utf8_lossy(o).into_owned()
@@ -189,41 +184,20 @@ fn fashion_probe_on_real_weights_beats_its_floor_at_a_small_budget() {
 /// 200 images separates them well above chance (0.5).
 const FASHION_SMALL_FLOOR: f64 = 0.75;
 
-fn full_recipe(recipe: &str, floor: f64) {
-    let tmp = tempfile::tempdir().unwrap();
-    let run = tmp.path().join(recipe);
-    let out = ft(&[
-        "train",
-        "--recipe",
-        recipe,
-        "--quiet",
-        "--output-dir",
-        run.to_str().unwrap(),
-    ]);
-    assert!(out.status.success(), "{}", text(&out.stderr));
-    let metrics = read_json(&run.join("metrics.json"));
-    let value = metrics["test"]["test_accuracy"].as_f64().unwrap();
-    println!(
-        "recipe {recipe}: test accuracy {value:.4} (floor {floor}), {:.0} s",
-        metrics["train_runtime"].as_f64().unwrap()
-    );
-    assert!(value >= floor, "recipe {recipe}: {value} < {floor}");
-}
-
 #[test]
 #[ignore = "full recipe run (minutes): cargo xtask test --full"]
 fn recipe_fashion_probe_reaches_its_floor() {
-    full_recipe("fashion-probe", 0.80);
+    full_recipe("fashion-probe", "test_accuracy", 0.80);
 }
 
 #[test]
 #[ignore = "full recipe run (minutes): cargo xtask test --full"]
 fn recipe_fashion_partial_reaches_its_floor() {
-    full_recipe("fashion-partial", 0.80);
+    full_recipe("fashion-partial", "test_accuracy", 0.80);
 }
 
 #[test]
 #[ignore = "full recipe run (minutes): cargo xtask test --full"]
 fn recipe_fashion_finetune_reaches_its_floor() {
-    full_recipe("fashion-finetune", 0.80);
+    full_recipe("fashion-finetune", "test_accuracy", 0.80);
 }

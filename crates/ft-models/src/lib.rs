@@ -16,6 +16,7 @@
 //! # Ok::<(), ft_models::ModelError>(())
 //! ```
 pub mod bert;
+mod config_file;
 mod error;
 pub mod gpt2;
 mod groups;

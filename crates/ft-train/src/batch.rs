@@ -2,7 +2,7 @@
 use anyhow::{anyhow, Result};
 use ft_data::{HostBatch, HostData};
 use std::collections::BTreeMap;
-use tch::{Device, Tensor};
+use tch::{Device, Kind, Tensor};
 
 /// A batch as tensors, by the names ft-data gives them (`input_ids`, `attention_mask`, `labels`, …).
 pub struct TensorBatch {
@@ -44,4 +44,22 @@ impl TensorBatch {
             )
         })
     }
+}
+
+/// A tensor's values on the host, flattened (metrics run on plain slices).
+pub(crate) fn to_vec_i64(t: &Tensor) -> Result<Vec<i64>> {
+    Ok(Vec::<i64>::try_from(
+        t.to_device(tch::Device::Cpu)
+            .to_kind(Kind::Int64)
+            .view([-1]),
+    )?)
+}
+
+/// A tensor's values on the host as f32, flattened.
+pub(crate) fn to_vec_f32(t: &Tensor) -> Result<Vec<f32>> {
+    Ok(Vec::<f32>::try_from(
+        t.to_device(tch::Device::Cpu)
+            .to_kind(Kind::Float)
+            .view([-1]),
+    )?)
 }

@@ -42,16 +42,7 @@ pub struct VisionStart {
 /// cache model (`resnet50`, `efficientnet-lite0`; torchvision/timm checkpoints have no config,
 /// so the architecture comes from the name).
 pub fn resolve_vision_model(spec: &str) -> Result<VisionStart> {
-    let path = Path::new(spec);
-    let dir = if path.is_dir() {
-        path.to_path_buf()
-    } else {
-        ft_data::assets::Cache::from_env()
-            .resolve(spec)
-            .with_context(|| {
-                format!("`{spec}` is neither a model directory nor a fetched cache model")
-            })?
-    };
+    let dir = crate::text_run::resolve_dir(spec)?;
     let config = if dir.join("config.json").is_file() {
         VisionConfig::from_dir(&dir)?
     } else {

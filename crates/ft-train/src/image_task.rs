@@ -1,6 +1,6 @@
 //! Image classification: a vision model with a fresh head, trained on pixels or, for a linear
 //! probe, on the frozen backbone's cached features (see [`crate::feature_cache`]).
-use crate::batch::TensorBatch;
+use crate::batch::{to_vec_f32, to_vec_i64, TensorBatch};
 use crate::evaluation::{Evaluation, Metrics};
 use crate::task::{LossSum, Task};
 use anyhow::{bail, Result};
@@ -10,7 +10,7 @@ use ft_models::{GroupModes, LayerGroup};
 use ft_optim::loss::{cross_entropy_sum, LossOptions};
 use std::path::Path;
 use tch::nn::VarStore;
-use tch::{Kind, Tensor};
+use tch::Tensor;
 
 /// What the batches hold.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -87,14 +87,7 @@ impl Task for ImageTask {
         let loss = self.loss_of(&logits, labels);
         ev.add_loss(loss.sum.double_value(&[]), loss.count);
         if let Metrics::Classification(acc) = &mut ev.metrics {
-            let scores = Vec::<f32>::try_from(
-                logits
-                    .to_device(tch::Device::Cpu)
-                    .to_kind(Kind::Float)
-                    .view([-1]),
-            )?;
-            let refs = Vec::<i64>::try_from(labels.to_device(tch::Device::Cpu).view([-1]))?;
-            acc.update_logits(&scores, &refs)?;
+            acc.update_logits(&to_vec_f32(&logits)?, &to_vec_i64(labels)?)?;
         }
         Ok(())
     }

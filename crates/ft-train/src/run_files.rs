@@ -4,9 +4,26 @@
 use crate::run_config::RunConfig;
 use crate::trainer::TrainOutcome;
 use crate::EvalResult;
-use anyhow::Result;
+use anyhow::{Context, Result};
 use serde_json::json;
 use std::path::Path;
+
+/// The resolved config a finished run left in `dir/run_config.json`.
+pub(crate) fn read_run_config(dir: &Path) -> Result<RunConfig> {
+    let path = dir.join("run_config.json");
+    let text = std::fs::read_to_string(&path).with_context(|| {
+        format!(
+            "{} is not an ft run directory (no run_config.json)",
+            dir.display()
+        )
+    })?;
+    serde_json::from_str(&text).with_context(|| format!("parsing {}", path.display()))
+}
+
+/// Whether `dir` holds a run of this task (its `run_config.json` says so).
+pub(crate) fn is_run_of(dir: &Path, task: crate::TaskKind) -> bool {
+    read_run_config(dir).is_ok_and(|c| c.task == task)
+}
 
 pub(crate) fn write_outcome(
     config: &RunConfig,

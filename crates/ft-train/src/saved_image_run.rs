@@ -39,23 +39,12 @@ pub struct ImagePrediction {
 
 /// Whether a run directory holds an image model (its `run_config.json` says `image-cls`).
 pub fn is_image_run(dir: &Path) -> bool {
-    std::fs::read_to_string(dir.join("run_config.json"))
-        .ok()
-        .and_then(|t| serde_json::from_str::<serde_json::Value>(&t).ok())
-        .is_some_and(|v| v["task"] == "image-cls")
+    crate::run_files::is_run_of(dir, TaskKind::ImageCls)
 }
 
 impl SavedImageRun {
     pub fn open(dir: &Path, device: tch::Device) -> Result<SavedImageRun> {
-        let config_path = dir.join("run_config.json");
-        let text = std::fs::read_to_string(&config_path).with_context(|| {
-            format!(
-                "{} is not an ft run directory (no run_config.json)",
-                dir.display()
-            )
-        })?;
-        let config: RunConfig = serde_json::from_str(&text)
-            .with_context(|| format!("parsing {}", config_path.display()))?;
+        let config = crate::run_files::read_run_config(dir)?;
         if config.task != TaskKind::ImageCls {
             bail!("{} is not an image classification run", dir.display());
         }

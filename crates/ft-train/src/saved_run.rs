@@ -47,15 +47,7 @@ pub struct Prediction {
 
 impl SavedRun {
     pub fn open(dir: &Path, device: tch::Device) -> Result<SavedRun> {
-        let config_path = dir.join("run_config.json");
-        let text = std::fs::read_to_string(&config_path).with_context(|| {
-            format!(
-                "{} is not an ft run directory (no run_config.json)",
-                dir.display()
-            )
-        })?;
-        let config: RunConfig = serde_json::from_str(&text)
-            .with_context(|| format!("parsing {}", config_path.display()))?;
+        let config = crate::run_files::read_run_config(dir)?;
         let bert_config = BertConfig::from_dir(dir)?;
         let labels = bert_config.labels().unwrap_or_default();
         let task_kind = crate::text_run::bert_task(config.task, labels.len())?;

@@ -24,18 +24,20 @@ pub struct TextRunOutcome {
     pub output_dir: PathBuf,
 }
 
+/// A model directory: `spec` itself when it exists, otherwise the fetched cache model it names.
+pub fn resolve_dir(spec: &str) -> Result<PathBuf> {
+    let path = Path::new(spec);
+    if path.exists() {
+        return Ok(path.to_path_buf());
+    }
+    ft_data::assets::Cache::from_env()
+        .resolve(spec)
+        .with_context(|| format!("`{spec}` is neither a model directory nor a fetched cache model"))
+}
+
 /// A model directory from a cache name or a path, checked to hold `config.json`.
 pub fn resolve_model(spec: &str) -> Result<PathBuf> {
-    let path = Path::new(spec);
-    let dir = if path.exists() {
-        path.to_path_buf()
-    } else {
-        ft_data::assets::Cache::from_env()
-            .resolve(spec)
-            .with_context(|| {
-                format!("`{spec}` is neither a model directory nor a fetched cache model")
-            })?
-    };
+    let dir = resolve_dir(spec)?;
     if !dir.join("config.json").is_file() {
         bail!(
             "{} has no config.json: not a model directory",

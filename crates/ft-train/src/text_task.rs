@@ -1,5 +1,5 @@
 //! BERT-family text tasks: sequence classification, token classification (NER), regression.
-use crate::batch::TensorBatch;
+use crate::batch::{to_vec_f32, to_vec_i64, TensorBatch};
 use crate::evaluation::{Evaluation, Metrics};
 use crate::task::{LossSum, Task};
 use anyhow::{anyhow, bail, Result};
@@ -9,7 +9,7 @@ use ft_models::{GroupModes, LayerGroup};
 use ft_optim::loss::{cross_entropy_sum, LossOptions};
 use std::path::Path;
 use tch::nn::VarStore;
-use tch::{Kind, Reduction, Tensor};
+use tch::{Reduction, Tensor};
 
 /// A BERT model with a head, its label names and the loss options of the run.
 pub struct TextTask {
@@ -59,22 +59,6 @@ impl TextTask {
             }
         }
     }
-}
-
-fn to_vec_i64(t: &Tensor) -> Result<Vec<i64>> {
-    Ok(Vec::<i64>::try_from(
-        t.to_device(tch::Device::Cpu)
-            .to_kind(Kind::Int64)
-            .view([-1]),
-    )?)
-}
-
-fn to_vec_f32(t: &Tensor) -> Result<Vec<f32>> {
-    Ok(Vec::<f32>::try_from(
-        t.to_device(tch::Device::Cpu)
-            .to_kind(Kind::Float)
-            .view([-1]),
-    )?)
 }
 
 impl Task for TextTask {

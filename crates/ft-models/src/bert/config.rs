@@ -54,19 +54,7 @@ impl BertConfig {
     }
 
     pub fn from_file(path: &Path) -> Result<BertConfig, ModelError> {
-        let text = std::fs::read_to_string(path).map_err(|source| ModelError::Io {
-            path: path.to_path_buf(),
-            source,
-        })?;
-        let config: BertConfig = serde_json::from_str(&text).map_err(|e| ModelError::Config {
-            path: path.to_path_buf(),
-            message: e.to_string(),
-        })?;
-        config.validate().map_err(|message| ModelError::Config {
-            path: path.to_path_buf(),
-            message,
-        })?;
-        Ok(config)
+        crate::config_file::read(path, BertConfig::validate)
     }
 
     fn validate(&self) -> Result<(), String> {

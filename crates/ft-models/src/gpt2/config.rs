@@ -60,17 +60,7 @@ impl Gpt2Config {
     }
 
     pub fn from_file(path: &Path) -> Result<Gpt2Config, ModelError> {
-        let text = std::fs::read_to_string(path).map_err(|source| ModelError::Io {
-            path: path.to_path_buf(),
-            source,
-        })?;
-        let bad = |message: String| ModelError::Config {
-            path: path.to_path_buf(),
-            message,
-        };
-        let config: Gpt2Config = serde_json::from_str(&text).map_err(|e| bad(e.to_string()))?;
-        config.validate().map_err(bad)?;
-        Ok(config)
+        crate::config_file::read(path, Gpt2Config::validate)
     }
 
     /// Checks the shape settings and rejects the GPT-2 variants this implementation does not

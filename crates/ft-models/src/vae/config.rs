@@ -68,17 +68,7 @@ impl VaeConfig {
 
     /// Reads and checks a VAE config file; errors name the file.
     pub fn from_file(path: &Path) -> Result<VaeConfig, ModelError> {
-        let text = std::fs::read_to_string(path).map_err(|source| ModelError::Io {
-            path: path.to_path_buf(),
-            source,
-        })?;
-        let bad = |message: String| ModelError::Config {
-            path: path.to_path_buf(),
-            message,
-        };
-        let config: VaeConfig = serde_json::from_str(&text).map_err(|e| bad(e.to_string()))?;
-        config.validate().map_err(bad)?;
-        Ok(config)
+        crate::config_file::read(path, VaeConfig::validate)
     }
 
     /// Says what is wrong with the config, if anything, in words a user can act on.

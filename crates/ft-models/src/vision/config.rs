@@ -148,17 +148,12 @@ impl VisionConfig {
     }
 
     pub fn from_file(path: &Path) -> Result<VisionConfig, ModelError> {
+        let value: Value = crate::config_file::read(path, |_| Ok(()))?;
         let bad = |message: String| ModelError::Config {
             path: path.to_path_buf(),
             message,
         };
-        let text = std::fs::read_to_string(path).map_err(|source| ModelError::Io {
-            path: path.to_path_buf(),
-            source,
-        })?;
-        let value: Value = serde_json::from_str(&text).map_err(|e| bad(e.to_string()))?;
-        let model_type = value.get("model_type").and_then(Value::as_str);
-        let config = match model_type {
+        let config = match value.get("model_type").and_then(Value::as_str) {
             Some("resnet") => {
                 VisionConfig::ResNet(serde_json::from_value(value).map_err(|e| bad(e.to_string()))?)
             }
