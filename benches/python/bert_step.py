@@ -1,6 +1,6 @@
 """Twin of src/bin/bert_step.rs: transformers' BertForSequenceClassification full fine-tuning
 steps with torch.optim.AdamW (weight decay 0.01 off biases and LayerNorms, as Trainer does).
-Usage: bert_step.py MODEL BATCH SEQ STEPS (MODEL: minilm-l6 or a config.json path)."""
+Usage: bert_step.py MODEL BATCH SEQ STEPS [WARMUP=2] (MODEL: minilm-l6 or a config.json path)."""
 import os
 import sys
 import time
@@ -34,7 +34,7 @@ def step():
     return time.perf_counter() - t
 
 
-for _ in range(2):
+for _ in range(int(sys.argv[5]) if len(sys.argv) > 5 else 2):
     step()
 s = median([step() for _ in range(steps)])
 emit(batch / s, step_s=s, params=sum(p.numel() for p in m.parameters()))

@@ -1,8 +1,8 @@
 //! Full fine-tuning steps of a BERT-family sequence classifier (forward, loss, backward, AdamW),
 //! the `minilm-step` and `bert-base-step` cases. Prints samples/s (median over the timed steps).
 //!
-//! Usage: bert_step MODEL BATCH SEQ STEPS, where MODEL is `minilm-l6` (real weights from the
-//! cache) or a config.json path (random weights: speed does not depend on the values).
+//! Usage: bert_step MODEL BATCH SEQ STEPS [WARMUP=2], where MODEL is `minilm-l6` (real weights
+//! from the cache) or a config.json path (random weights: speed does not depend on the values).
 use anyhow::{Context, Result};
 use ft_models::bert::{BertConfig, BertForTask, BertTask};
 use ft_models::GroupModes;
@@ -65,7 +65,8 @@ fn main() -> Result<()> {
         opt.zero_grad(&groups);
         Ok(t.elapsed().as_secs_f64())
     };
-    for _ in 0..2 {
+    let warmup: usize = arg(5, "2").parse()?;
+    for _ in 0..warmup {
         step()?;
     }
     let mut times = (0..steps).map(|_| step()).collect::<Result<Vec<f64>>>()?;
