@@ -43,27 +43,38 @@ pub struct VisionStart {
 /// so the architecture comes from the name).
 pub fn resolve_vision_model(spec: &str) -> Result<VisionStart> {
     let dir = crate::text_run::resolve_dir(spec)?;
-    let config = if dir.join("config.json").is_file() {
+    // An ft run (or a model saved by ft) says its architecture in `model_type`. timm's own
+    // config.json (the `resnet50` upstream asset) names it in `architecture` instead, and
+    // torchvision writes none; the directory name is the last resort.
+    let path = dir.join("config.json");
+    let json: Option<serde_json::Value> = std::fs::read_to_string(&path)
+        .ok()
+        .map(|t| serde_json::from_str(&t))
+        .transpose()
+        .with_context(|| format!("{} is not JSON", path.display()))?;
+    let ours = json
+        .as_ref()
+        .and_then(|v| v.get("model_type"))
+        .is_some_and(|t| t == "resnet" || t == "efficientnet_lite");
+    let config = if ours {
         VisionConfig::from_dir(&dir)?
     } else {
-        let name = dir
+        let dir_name = dir
             .file_name()
             .map(|n| n.to_string_lossy().to_lowercase())
             .unwrap_or_default();
-        if let Some(depth) = name
-            .strip_prefix("resnet")
-            .and_then(|d| d.parse::<u32>().ok())
-        {
-            VisionConfig::ResNet(ResNetConfig::new(depth, 1000))
-        } else if name.starts_with("efficientnet-lite0") || name.starts_with("efficientnet_lite0") {
-            VisionConfig::EfficientNet(EfficientNetConfig::lite0(1000))
-        } else {
-            bail!(
-                "{} has no config.json and its name does not say the architecture \
-                 (resnet18/34/50/101/152, efficientnet-lite0)",
+        let name = json
+            .as_ref()
+            .and_then(|v| v.get("architecture"))
+            .and_then(|a| a.as_str())
+            .map(str::to_lowercase)
+            .unwrap_or(dir_name);
+        architecture_from_name(&name).with_context(|| {
+            format!(
+                "{}: no ft config.json, and neither timm's `architecture` nor the folder name                  says the architecture (resnet18/34/50/101/152, efficientnet-lite0)",
                 dir.display()
-            );
-        }
+            )
+        })?
     };
     let weights = dir.join("model.safetensors");
     Ok(VisionStart {
@@ -71,6 +82,25 @@ pub fn resolve_vision_model(spec: &str) -> Result<VisionStart> {
         weights: weights.is_file().then_some(weights),
         dir,
     })
+}
+
+/// The ImageNet (1000-class) architecture a name such as `resnet50`, `resnet50.tv_in1k` or
+/// `efficientnet-lite0` stands for.
+fn architecture_from_name(name: &str) -> Option<VisionConfig> {
+    if let Some(rest) = name.strip_prefix("resnet") {
+        let digits: String = rest.chars().take_while(char::is_ascii_digit).collect();
+        // `resnet50d` and other timm variants have another stem: not this architecture.
+        let tail = &rest[digits.len()..];
+        if tail.is_empty() || tail.starts_with('.') {
+            return digits
+                .parse()
+                .ok()
+                .map(|depth| VisionConfig::ResNet(ResNetConfig::new(depth, 1000)));
+        }
+        return None;
+    }
+    (name.starts_with("efficientnet-lite0") || name.starts_with("efficientnet_lite0"))
+        .then(|| VisionConfig::EfficientNet(EfficientNetConfig::lite0(1000)))
 }
 
 /// `config` with a `n`-way head named `labels`.
@@ -469,4 +499,45 @@ fn loader(
     seed: u64,
 ) -> Result<Loader> {
     Ok(Loader::from_source(source, sampler, batch_size)?.seed(seed))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn architectures_come_from_ft_timm_or_folder_names() {
+        let depth = |n: &str| match architecture_from_name(n) {
+            Some(VisionConfig::ResNet(c)) => Some(c.depth),
+            _ => None,
+        };
+        assert_eq!(depth("resnet50"), Some(50));
+        assert_eq!(depth("resnet50.tv_in1k"), Some(50));
+        assert_eq!(depth("resnet18"), Some(18));
+        assert_eq!(depth("resnet50d"), None);
+        assert!(matches!(
+            architecture_from_name("efficientnet-lite0"),
+            Some(VisionConfig::EfficientNet(_))
+        ));
+        assert!(architecture_from_name("vit_base").is_none());
+
+        // timm's config.json: `architecture`, no `model_type`.
+        let dir = tempfile::tempdir().unwrap();
+        let model = dir.path().join("weights");
+        std::fs::create_dir_all(&model).unwrap();
+        std::fs::write(
+            model.join("config.json"),
+            r#"{"architecture": "resnet50.tv_in1k", "num_classes": 1000, "num_features": 2048}"#,
+        )
+        .unwrap();
+        let start = resolve_vision_model(model.to_str().unwrap()).unwrap();
+        assert!(matches!(start.config, VisionConfig::ResNet(ref c) if c.depth == 50));
+        assert!(start.weights.is_none());
+        std::fs::write(model.join("config.json"), r#"{"architecture": "convnext"}"#).unwrap();
+        let err = resolve_vision_model(model.to_str().unwrap())
+            .err()
+            .unwrap()
+            .to_string();
+        assert!(err.contains("weights") && err.contains("resnet18"), "{err}");
+    }
 }
