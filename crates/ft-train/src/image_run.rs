@@ -348,6 +348,17 @@ pub fn run_image(config: &RunConfig) -> Result<ImageRunOutcome> {
     task.model.set_labels(&labels)?;
 
     let mut cache_seconds = None;
+    let eval_loader = |s: Option<Arc<dyn BatchSource>>| -> Result<Option<Loader>> {
+        s.map(|s| {
+            loader(
+                s,
+                Sampler::Sequential,
+                args.per_device_eval_batch_size,
+                args.seed,
+            )
+        })
+        .transpose()
+    };
     let (train_loader, validation_loader, test_loader) = if use_cache {
         let views = if train_tf.is_deterministic() {
             1
@@ -397,26 +408,8 @@ pub fn run_image(config: &RunConfig) -> Result<ImageRunOutcome> {
                 args.per_device_train_batch_size,
                 args.seed,
             )?,
-            validation_features
-                .map(|s| {
-                    loader(
-                        s,
-                        Sampler::Sequential,
-                        args.per_device_eval_batch_size,
-                        args.seed,
-                    )
-                })
-                .transpose()?,
-            test_features
-                .map(|s| {
-                    loader(
-                        s,
-                        Sampler::Sequential,
-                        args.per_device_eval_batch_size,
-                        args.seed,
-                    )
-                })
-                .transpose()?,
+            eval_loader(validation_features)?,
+            eval_loader(test_features)?,
         )
     } else {
         let as_source = |s: &Arc<ImageSource>| -> Arc<dyn BatchSource> { s.clone() };
@@ -427,28 +420,8 @@ pub fn run_image(config: &RunConfig) -> Result<ImageRunOutcome> {
                 args.per_device_train_batch_size,
                 args.seed,
             )?,
-            validation_images
-                .as_ref()
-                .map(|s| {
-                    loader(
-                        as_source(s),
-                        Sampler::Sequential,
-                        args.per_device_eval_batch_size,
-                        args.seed,
-                    )
-                })
-                .transpose()?,
-            test_images
-                .as_ref()
-                .map(|s| {
-                    loader(
-                        as_source(s),
-                        Sampler::Sequential,
-                        args.per_device_eval_batch_size,
-                        args.seed,
-                    )
-                })
-                .transpose()?,
+            eval_loader(validation_images.as_ref().map(as_source))?,
+            eval_loader(test_images.as_ref().map(as_source))?,
         )
     };
 
@@ -472,16 +445,13 @@ pub fn run_image(config: &RunConfig) -> Result<ImageRunOutcome> {
             skipped[0].display()
         );
     }
-    crate::run_files::write_outcome(&resolved, &start.dir, &out, &outcome, test_result.as_ref())?;
-    let matrix = test_result
-        .as_ref()
-        .and_then(|t| t.confusion.as_deref())
-        .map(|c| (labels.as_slice(), c));
-    crate::report::draw(
-        &out.join("report.png"),
-        &outcome.log_history,
-        &args.best_metric(),
-        matrix,
+    crate::run_files::write_outcome(
+        &resolved,
+        &start.dir,
+        &out,
+        &outcome,
+        test_result.as_ref(),
+        Some(&labels),
     )?;
     Ok(ImageRunOutcome {
         train: outcome,

@@ -242,6 +242,7 @@ pub fn run_lm(config: &RunConfig) -> Result<LmRunOutcome> {
         &out,
         &compared.train,
         compared.test_after.as_ref(),
+        None,
     )?;
     report_table(
         &out,

@@ -25,13 +25,26 @@ pub(crate) fn is_run_of(dir: &Path, task: crate::TaskKind) -> bool {
     read_run_config(dir).is_ok_and(|c| c.task == task)
 }
 
+/// Also draws `report.png` (curves, and the test confusion matrix when `labels` names the
+/// classes).
 pub(crate) fn write_outcome(
     config: &RunConfig,
     model_dir: &Path,
     out: &Path,
     outcome: &TrainOutcome,
     test: Option<&EvalResult>,
+    labels: Option<&[String]>,
 ) -> Result<()> {
+    let matrix = test
+        .and_then(|t| t.confusion.as_deref())
+        .zip(labels)
+        .map(|(c, l)| (l, c));
+    crate::report::draw(
+        &out.join("report.png"),
+        &outcome.log_history,
+        &config.training.best_metric(),
+        matrix,
+    )?;
     let metrics = json!({
         "validation": outcome.evaluations,
         "test": test.map(|t| prefixed(&t.metrics, "test_")),

@@ -341,16 +341,14 @@ pub fn run_text(config: &RunConfig) -> Result<TextRunOutcome> {
     if let Some(r) = &test_result {
         println!("test: {}", summarize(r));
     }
-    write_run_files(config, &model_dir, &out, &outcome, test_result.as_ref())?;
-    let matrix = test_result
-        .as_ref()
-        .and_then(|t| t.confusion.as_deref())
-        .map(|c| (label_names.as_slice(), c));
-    crate::report::draw(
-        &out.join("report.png"),
-        &outcome.log_history,
-        &args.best_metric(),
-        matrix,
+    let labels = (!label_names.is_empty()).then_some(label_names.as_slice());
+    write_run_files(
+        config,
+        &model_dir,
+        &out,
+        &outcome,
+        test_result.as_ref(),
+        labels,
     )?;
     Ok(TextRunOutcome {
         train: outcome,
@@ -365,6 +363,7 @@ fn write_run_files(
     out: &Path,
     outcome: &TrainOutcome,
     test: Option<&EvalResult>,
+    labels: Option<&[String]>,
 ) -> Result<()> {
     for name in [
         "tokenizer.json",
@@ -378,5 +377,5 @@ fn write_run_files(
                 .with_context(|| format!("copying {name} into {}", out.display()))?;
         }
     }
-    crate::run_files::write_outcome(config, model_dir, out, outcome, test)
+    crate::run_files::write_outcome(config, model_dir, out, outcome, test, labels)
 }

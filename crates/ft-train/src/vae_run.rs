@@ -174,6 +174,7 @@ pub fn run_vae(config: &RunConfig) -> Result<VaeRunOutcome> {
         &out,
         &compared.train,
         compared.test_after.as_ref(),
+        None,
     )?;
     report_table(
         &out,
