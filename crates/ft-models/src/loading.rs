@@ -26,6 +26,20 @@ impl LoadReport {
     pub fn is_ok(&self) -> bool {
         self.missing.is_empty() && self.unexpected.is_empty() && self.mismatched.is_empty()
     }
+
+    /// For a checkpoint that must fill the whole model (a saved run, a phase-1 model): an error
+    /// naming `path` and the variables it left at their fresh initialisation, if any.
+    pub fn require_complete(&self, path: &Path) -> Result<(), ModelError> {
+        if self.newly_initialised.is_empty() {
+            return Ok(());
+        }
+        Err(ModelError::Invalid(format!(
+            "{} does not hold the whole model: {} left untrained ({})",
+            path.display(),
+            self.newly_initialised.len(),
+            self.newly_initialised.join(", ")
+        )))
+    }
 }
 
 fn list(f: &mut fmt::Formatter<'_>, title: &str, names: &[String]) -> fmt::Result {

@@ -45,10 +45,10 @@ impl Generator {
         let tokenizer = Tokenizer::from_dir(&dir)?;
         let vs = tch::nn::VarStore::new(device);
         let model = Gpt2LMHeadModel::new(&vs.root(), &config)?;
-        let report = model.load_pretrained(&vs, &dir.join("model.safetensors"))?;
-        if !report.newly_initialised.is_empty() {
-            anyhow::bail!("{} does not hold a whole GPT-2: {report}", dir.display());
-        }
+        let weights = dir.join("model.safetensors");
+        model
+            .load_pretrained(&vs, &weights)?
+            .require_complete(&weights)?;
         Ok(Generator {
             model,
             tokenizer,

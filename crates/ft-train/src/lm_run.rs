@@ -9,7 +9,7 @@
 use crate::lm_task::LmTask;
 use crate::run_config::{RunConfig, TaskKind};
 use crate::text_run::{device, resolve_data_file, resolve_model};
-use crate::transfer::{fit_and_compare, report_table, Start};
+use crate::transfer::{fit_and_compare, write_results, Start};
 use crate::TrainOutcome;
 use anyhow::{bail, Context, Result};
 use ft_data::lm::{encode_documents, pack, read_documents, train_bpe_to, BpeOptions, END_OF_TEXT};
@@ -166,10 +166,7 @@ fn build(
     let vs = VarStore::new(device);
     let model = Gpt2LMHeadModel::new(&vs.root(), cfg)?;
     if let Some(w) = weights {
-        let report = model.load_pretrained(&vs, w)?;
-        if !report.newly_initialised.is_empty() {
-            bail!("{} does not hold a whole GPT-2: {report}", w.display());
-        }
+        model.load_pretrained(&vs, w)?.require_complete(w)?;
     }
     Ok(Start {
         vs,
@@ -233,22 +230,12 @@ pub fn run_lm(config: &RunConfig) -> Result<LmRunOutcome> {
         test_loader.as_ref(),
         "perplexity",
     )?;
-    crate::run_files::write_outcome(
+    write_results(
         config,
-        &weights
-            .as_ref()
-            .and_then(|w| w.parent().map(Path::to_path_buf))
-            .unwrap_or_else(|| out.clone()),
-        &out,
-        &compared.train,
-        compared.test_after.as_ref(),
-        None,
-    )?;
-    report_table(
-        &out,
+        weights.as_deref(),
+        &compared,
         "Held-out perplexity of the test documents (lower is better)",
         "perplexity",
-        &compared.rows,
     )?;
     let mut samples = Vec::new();
     for (i, prompt) in ["This movie", "The acting", "A film that"]

@@ -52,14 +52,10 @@ impl SavedImageRun {
         let labels = vision_config.labels().unwrap_or_default();
         let vs = VarStore::new(device);
         let model = VisionModel::new(&vs.root(), &vision_config)?;
-        let report = model.load_pretrained(&vs, &dir.join("model.safetensors"))?;
-        if !report.newly_initialised.is_empty() {
-            bail!(
-                "{} lacks trained weights for {}",
-                dir.display(),
-                report.newly_initialised.join(", ")
-            );
-        }
+        let weights = dir.join("model.safetensors");
+        model
+            .load_pretrained(&vs, &weights)?
+            .require_complete(&weights)?;
         let (_, eval_transform) = transforms(&config.data, &model)?;
         let task = ImageTask::new(model, labels.clone(), LossOptions::default());
         Ok(SavedImageRun {

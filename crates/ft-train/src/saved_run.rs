@@ -53,14 +53,10 @@ impl SavedRun {
         let task_kind = crate::text_run::bert_task(config.task, labels.len())?;
         let vs = VarStore::new(device);
         let model = BertForTask::new(&vs.root(), &bert_config, task_kind)?;
-        let report = model.load_pretrained(&vs, &dir.join("model.safetensors"))?;
-        if !report.newly_initialised.is_empty() {
-            bail!(
-                "{} lacks the trained head ({})",
-                dir.display(),
-                report.newly_initialised.join(", ")
-            );
-        }
+        let weights = dir.join("model.safetensors");
+        model
+            .load_pretrained(&vs, &weights)?
+            .require_complete(&weights)?;
         let labels = if config.task == TaskKind::Regression {
             Vec::new()
         } else {

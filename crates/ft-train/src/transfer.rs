@@ -95,8 +95,32 @@ pub fn fit_and_compare<T: Task>(
     })
 }
 
+/// The run directory's files (metrics, run config, provenance of `weights` — or of the run
+/// itself for a scratch start — and report.png) plus the printed table in `comparison.json`.
+pub fn write_results(
+    config: &RunConfig,
+    weights: Option<&Path>,
+    compared: &Compared,
+    title: &str,
+    name: &str,
+) -> Result<()> {
+    let out = &config.training.output_dir;
+    let source = weights
+        .and_then(Path::parent)
+        .map_or_else(|| out.clone(), Path::to_path_buf);
+    crate::run_files::write_outcome(
+        config,
+        &source,
+        out,
+        &compared.train,
+        compared.test_after.as_ref(),
+        None,
+    )?;
+    report_table(out, title, name, &compared.rows)
+}
+
 /// Prints the table and writes it to `<out>/comparison.json`.
-pub fn report_table(out: &Path, title: &str, name: &str, rows: &[Row]) -> Result<()> {
+fn report_table(out: &Path, title: &str, name: &str, rows: &[Row]) -> Result<()> {
     if rows.is_empty() {
         return Ok(());
     }

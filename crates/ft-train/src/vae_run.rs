@@ -8,7 +8,7 @@
 use crate::image_run::load_image_splits;
 use crate::run_config::{RunConfig, TaskKind};
 use crate::text_run::device;
-use crate::transfer::{fit_and_compare, report_table, Start};
+use crate::transfer::{fit_and_compare, write_results, Start};
 use crate::vae_task::{GridSettings, VaeTask};
 use crate::TrainOutcome;
 use anyhow::{bail, Context, Result};
@@ -60,10 +60,7 @@ fn build(
     let vs = VarStore::new(device);
     let model = ConvVae::new(&vs.root(), vae)?;
     if let Some(w) = weights {
-        let report = model.load_pretrained(&vs, w)?;
-        if !report.newly_initialised.is_empty() {
-            bail!("{} does not hold a whole VAE: {report}", w.display());
-        }
+        model.load_pretrained(&vs, w)?.require_complete(w)?;
     }
     let mut task = VaeTask::new(model);
     if let Some(g) = grids {
@@ -165,22 +162,12 @@ pub fn run_vae(config: &RunConfig) -> Result<VaeRunOutcome> {
     )?;
     let out = args.output_dir.clone();
     start.task.write_grids(&out, "final")?;
-    crate::run_files::write_outcome(
+    write_results(
         config,
-        &weights
-            .as_ref()
-            .and_then(|w| w.parent().map(|p| p.to_path_buf()))
-            .unwrap_or_else(|| out.clone()),
-        &out,
-        &compared.train,
-        compared.test_after.as_ref(),
-        None,
-    )?;
-    report_table(
-        &out,
+        weights.as_deref(),
+        &compared,
         "Held-out ELBO of the target images (nats per image, higher is better)",
         "ELBO",
-        &compared.rows,
     )?;
     println!(
         "grids: {} and {}",

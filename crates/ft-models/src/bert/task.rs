@@ -182,10 +182,6 @@ impl BertForTask {
     /// Writes `config.json` (with the head's labels and architecture) and `model.safetensors` in
     /// the layout `transformers.AutoModelFor….from_pretrained(dir)` loads.
     pub fn save_pretrained(&self, vs: &nn::VarStore, dir: &Path) -> Result<(), ModelError> {
-        std::fs::create_dir_all(dir).map_err(|source| ModelError::Io {
-            path: dir.to_path_buf(),
-            source,
-        })?;
         let mut config = self.config.clone();
         config.extra.insert(
             "architectures".into(),
@@ -200,10 +196,6 @@ impl BertForTask {
                 config.set_labels(&["LABEL_0".to_string()]);
             }
         }
-        let json = serde_json::to_string_pretty(&config).expect("config serialises");
-        crate::st::write_file_atomic(&dir.join("config.json"), json.as_bytes())?;
-        let mut tensors: Vec<(String, Tensor)> = vs.variables().into_iter().collect();
-        tensors.sort_by(|a, b| a.0.cmp(&b.0));
-        crate::st::write_atomic(&dir.join("model.safetensors"), &tensors)
+        crate::config_file::write_model_dir(dir, &config, vs)
     }
 }

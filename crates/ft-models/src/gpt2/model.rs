@@ -228,10 +228,6 @@ impl Gpt2LMHeadModel {
     /// `transformers.GPT2LMHeadModel.from_pretrained(dir)` loads (the tied `lm_head.weight` is
     /// left out, as transformers itself saves it).
     pub fn save_pretrained(&self, vs: &nn::VarStore, dir: &Path) -> Result<(), ModelError> {
-        std::fs::create_dir_all(dir).map_err(|source| ModelError::Io {
-            path: dir.to_path_buf(),
-            source,
-        })?;
         let mut config = self.config.clone();
         config.extra.insert(
             "architectures".into(),
@@ -240,11 +236,7 @@ impl Gpt2LMHeadModel {
         config
             .extra
             .insert("model_type".into(), serde_json::json!("gpt2"));
-        let json = serde_json::to_string_pretty(&config).expect("config serialises");
-        crate::st::write_file_atomic(&dir.join("config.json"), json.as_bytes())?;
-        let mut tensors: Vec<(String, Tensor)> = vs.variables().into_iter().collect();
-        tensors.sort_by(|a, b| a.0.cmp(&b.0));
-        crate::st::write_atomic(&dir.join("model.safetensors"), &tensors)
+        crate::config_file::write_model_dir(dir, &config, vs)
     }
 }
 

@@ -231,15 +231,7 @@ impl ConvVae {
 
     /// Writes `config.json` and `model.safetensors` into `dir`, both atomically.
     pub fn save_pretrained(&self, vs: &nn::VarStore, dir: &Path) -> Result<(), ModelError> {
-        std::fs::create_dir_all(dir).map_err(|source| ModelError::Io {
-            path: dir.to_path_buf(),
-            source,
-        })?;
-        let json = serde_json::to_string_pretty(&self.config).expect("config serialises");
-        crate::st::write_file_atomic(&dir.join("config.json"), json.as_bytes())?;
-        let mut tensors: Vec<(String, Tensor)> = vs.variables().into_iter().collect();
-        tensors.sort_by(|a, b| a.0.cmp(&b.0));
-        crate::st::write_atomic(&dir.join("model.safetensors"), &tensors)
+        crate::config_file::write_model_dir(dir, &self.config, vs)
     }
 
     /// Loads a `model.safetensors` written by [`ConvVae::save_pretrained`]. Every variable must

@@ -205,15 +205,6 @@ impl VisionModel {
     /// for ResNet, `num_batches_tracked` as int64), loadable with `load_state_dict(strict=True)`,
     /// and `config.json` (with `model_type`, `num_classes`, `id2label`).
     pub fn save_pretrained(&self, vs: &nn::VarStore, dir: &Path) -> Result<(), ModelError> {
-        std::fs::create_dir_all(dir).map_err(|source| ModelError::Io {
-            path: dir.to_path_buf(),
-            source,
-        })?;
-        let json =
-            serde_json::to_string_pretty(&self.config().to_json()).expect("config serialises");
-        crate::st::write_file_atomic(&dir.join("config.json"), json.as_bytes())?;
-        let mut tensors: Vec<(String, Tensor)> = vs.variables().into_iter().collect();
-        tensors.sort_by(|a, b| a.0.cmp(&b.0));
-        crate::st::write_atomic(&dir.join("model.safetensors"), &tensors)
+        crate::config_file::write_model_dir(dir, &self.config().to_json(), vs)
     }
 }
