@@ -3,10 +3,11 @@
 the Rotten Tomatoes reviews, split exactly as ft splits them (Python's random.Random(42) shuffle
 of the fresh/rotten rows: 1000 train, 1000 validation, 1000 test).
 
-PADDING is `max_length` (every text padded to 128, as the guide writes it) or `dynamic`
-(DataCollatorWithPadding, what a careful user does). Prints the test accuracy; the harness times
-the whole process.
-Usage: sentiment_hf.py max_length|dynamic OUTPUT_DIR [EPOCHS=3]"""
+PADDING is `max_length` (every text padded to 128, as the guide writes it), `dynamic`
+(DataCollatorWithPadding, what a careful user does) or `grouped` (dynamic padding plus
+`train_sampling_strategy="group_by_length"`, the batching ft's recipe uses). Prints the test
+accuracy; the harness times the whole process.
+Usage: sentiment_hf.py max_length|dynamic|grouped OUTPUT_DIR [EPOCHS=3]"""
 import bz2
 import csv
 import io
@@ -23,6 +24,7 @@ from common import emit, ft_home, init_threads
 
 init_threads()
 padding, out = sys.argv[1], sys.argv[2]
+assert padding in ("max_length", "dynamic", "grouped"), padding
 epochs = int(sys.argv[3]) if len(sys.argv) > 3 else 3
 seed, home = 42, ft_home()
 text = bz2.open(f"{home}/datasets/rotten-tomatoes/rotten_tomatoes_corpus.csv.bz2").read().decode()
@@ -47,7 +49,8 @@ args = TrainingArguments(
     output_dir=out, learning_rate=2e-5, per_device_train_batch_size=16, per_device_eval_batch_size=16,
     num_train_epochs=epochs, weight_decay=0.01, eval_strategy="epoch", save_strategy="epoch",
     load_best_model_at_end=True, metric_for_best_model="accuracy", report_to=[], seed=seed,
-    disable_tqdm=True, logging_strategy="no", use_cpu=True)
+    disable_tqdm=True, logging_strategy="no", use_cpu=True,
+    train_sampling_strategy="group_by_length" if padding == "grouped" else "random")
 
 
 def metrics(p):

@@ -88,7 +88,12 @@ fn cases(quick: bool) -> Vec<Case> {
     let rounds = 3;
     let tmp = bench_dir().join("runs");
     let tmp = |name: &str| tmp.join(name).to_string_lossy().into_owned();
-    let (ft_run, hf_max, hf_dyn) = (tmp("ft-sentiment"), tmp("hf-max"), tmp("hf-dyn"));
+    let (ft_run, hf_max, hf_dyn, hf_grouped) = (
+        tmp("ft-sentiment"),
+        tmp("hf-max"),
+        tmp("hf-dyn"),
+        tmp("hf-grouped"),
+    );
     let epochs = q("1", "3");
     let recipe = crate::workspace_root()
         .join("crates/ft-cli/recipes/sentiment.json")
@@ -192,12 +197,22 @@ fn cases(quick: bool) -> Vec<Case> {
                         &["max_length", &hf_max, epochs],
                     )]
                 },
-                vec![side(
-                    "HF Trainer, dynamic padding",
-                    false,
-                    Program::Python("sentiment_hf.py"),
-                    &["dynamic", &hf_dyn, epochs],
-                )],
+                vec![
+                    side(
+                        "HF Trainer, dynamic padding",
+                        false,
+                        Program::Python("sentiment_hf.py"),
+                        &["dynamic", &hf_dyn, epochs],
+                    ),
+                    // The same batching as ft's recipe (length-grouped training batches), so the
+                    // table separates what the grouping buys from what ft itself does.
+                    side(
+                        "HF Trainer, dynamic padding + group_by_length",
+                        false,
+                        Program::Python("sentiment_hf.py"),
+                        &["grouped", &hf_grouped, epochs],
+                    ),
+                ],
             ]
             .concat(),
         },

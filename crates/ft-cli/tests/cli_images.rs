@@ -34,30 +34,34 @@ fn cats_dogs_recipe_runs_on_a_tiny_folder_and_torchvision_loads_the_result() {
         tmp.path().join("resnet50"),
         tmp.path().join("run"),
     );
-    let out = ft(&[
-        "train",
-        "--recipe",
-        "cats-dogs",
-        "--model",
-        weights.to_str().unwrap(),
-        "--train-file",
-        images.to_str().unwrap(),
-        "--image-size",
-        "64",
-        "--validation-fraction",
-        "0.25",
-        "--test-fraction",
-        "0.25",
-        "--per-device-train-batch-size",
-        "8",
-        "--num-train-epochs",
-        "2",
-        "--device",
-        "cpu",
-        "--quiet",
-        "--output-dir",
-        run.to_str().unwrap(),
-    ]);
+    // The cats-dogs recipe on the fixture, small enough for a test; `extra` flags are appended.
+    let train = |out: &Path, extra: &[&str]| {
+        let mut args = vec![
+            "train",
+            "--recipe",
+            "cats-dogs",
+            "--model",
+            weights.to_str().unwrap(),
+            "--train-file",
+            images.to_str().unwrap(),
+            "--image-size",
+            "64",
+            "--validation-fraction",
+            "0.25",
+            "--test-fraction",
+            "0.25",
+            "--num-train-epochs",
+            "2",
+            "--device",
+            "cpu",
+            "--quiet",
+            "--output-dir",
+            out.to_str().unwrap(),
+        ];
+        args.extend(extra);
+        ft(&args)
+    };
+    let out = train(&run, &["--per-device-train-batch-size", "8"]);
     let stdout = text(&out.stdout);
     assert!(
         out.status.success(),
@@ -68,6 +72,28 @@ fn cats_dogs_recipe_runs_on_a_tiny_folder_and_torchvision_loads_the_result() {
     assert!(
         stdout.contains("skipped 1 unreadable image"),
         "no skip summary in:\n{stdout}"
+    );
+
+    // The cached linear probe skips the same file: the cache holds the readable images only.
+    let probe = tmp.path().join("probe");
+    let out = train(
+        &probe,
+        &[
+            "--freeze-strategy",
+            "linear-probe",
+            "--feature-cache",
+            "true",
+        ],
+    );
+    let probe_out = text(&out.stdout);
+    assert!(
+        out.status.success(),
+        "cached probe failed: {}",
+        text(&out.stderr)
+    );
+    assert!(
+        probe_out.contains("feature cache") && probe_out.contains("skipped 1 unreadable image"),
+        "{probe_out}"
     );
     for file in [
         "config.json",

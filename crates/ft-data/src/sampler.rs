@@ -12,8 +12,12 @@ use crate::rng::PyRandom;
 /// How rows are grouped into batches.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum Sampler {
-    /// Rows in order (evaluation, prediction).
+    /// Rows in order (prediction, where outputs follow the inputs).
     Sequential,
+    /// Rows sorted by length, longest first (stable, so equal lengths keep their order), no
+    /// randomness: for evaluation, whose metrics do not depend on row order, this pads least
+    /// and makes the same batches every time. Longest first so an out-of-memory shows at once.
+    ByLength,
     /// A fresh permutation each epoch (HF `RandomSampler`).
     #[default]
     Random,
@@ -61,6 +65,10 @@ impl Sampler {
         };
         Ok(match *self {
             Sampler::Sequential => cut(&order),
+            Sampler::ByLength => {
+                order.sort_by_key(|&i| std::cmp::Reverse(lengths[i]));
+                cut(&order)
+            }
             Sampler::Random => {
                 rng.shuffle(&mut order);
                 cut(&order)
@@ -122,6 +130,17 @@ mod tests {
             .unwrap();
         assert_eq!(seq, [vec![0, 1, 2, 3], vec![4, 5, 6, 7], vec![8, 9]]);
         assert!(s.batches_for_epoch(&lengths, 0, false, 0, 0).is_err());
+    }
+
+    #[test]
+    fn by_length_sorts_longest_first_and_keeps_ties_in_order() {
+        let lengths = [3, 9, 3, 7, 9, 1, 3];
+        let b = Sampler::ByLength
+            .batches_for_epoch(&lengths, 3, false, 5, 2)
+            .unwrap();
+        assert_eq!(b, [vec![1, 4, 3], vec![0, 2, 6], vec![5]]);
+        let other_epoch = Sampler::ByLength.batches_for_epoch(&lengths, 3, false, 6, 0);
+        assert_eq!(b, other_epoch.unwrap());
     }
 
     #[test]

@@ -49,8 +49,10 @@ impl FeatureSource {
         let loader = Loader::from_source(images, Sampler::Sequential, batch_size)?.seed(seed);
         let mut features = vec![0f32; views * rows * dim];
         let mut labels = vec![-1i64; rows];
+        // How many views reached each row: an unreadable image skipped by the source
+        // (`skip_bad_images`) is missing from every view.
+        let mut present = vec![0usize; rows];
         for view in 0..views {
-            let mut seen = 0usize;
             for host in loader.epoch(view as u64) {
                 let host = host?;
                 if host.batch_size() == 0 {
@@ -70,16 +72,26 @@ impl FeatureSource {
                     let at = (view * rows + row) * dim;
                     features[at..at + dim].copy_from_slice(&f[k * dim..(k + 1) * dim]);
                     labels[row] = y[k];
+                    present[row] += 1;
                 }
-                seen += host.batch_size();
             }
-            if seen != rows {
-                // Skipped (undecodable) images would leave holes; the probe needs every row.
-                bail!(
-                    "the feature cache got {seen} of {rows} images (some were skipped as unreadable); \
-                     remove them from the data or turn the cache off with --no-feature-cache"
-                );
+        }
+        let kept: Vec<usize> = (0..rows).filter(|&r| present[r] == views).collect();
+        if kept.is_empty() {
+            bail!("the feature cache got no readable image");
+        }
+        if kept.len() < rows {
+            // The source already counted the skipped images for the run summary; the cache
+            // holds the readable ones only, so no batch sees a hole.
+            let mut packed = Vec::with_capacity(views * kept.len() * dim);
+            for view in 0..views {
+                for &row in &kept {
+                    let at = (view * rows + row) * dim;
+                    packed.extend_from_slice(&features[at..at + dim]);
+                }
             }
+            features = packed;
+            labels = kept.iter().map(|&r| labels[r]).collect();
         }
         Ok(FeatureSource {
             dim,

@@ -81,12 +81,17 @@ impl SavedRun {
         })
     }
 
-    fn loader(&self, examples: &[Example], labels: Option<&LabelMap>) -> Result<Loader> {
+    fn loader(
+        &self,
+        examples: &[Example],
+        labels: Option<&LabelMap>,
+        sampler: Sampler,
+    ) -> Result<Loader> {
         let opts = EncodeOptions::new(self.config.data.max_length).threads(2);
         let (rows, _) = self.tokenizer.encode_examples(examples, labels, &opts)?;
         Ok(Loader::new(
             Arc::new(rows),
-            Sampler::Sequential,
+            sampler,
             self.tokenizer.collator(),
             self.config.training.per_device_eval_batch_size,
         )?)
@@ -105,7 +110,8 @@ impl SavedRun {
             }
         };
         let labels = self.label_map()?;
-        let loader = self.loader(&examples, labels.as_ref())?;
+        // Metrics do not depend on row order: batch rows of similar length.
+        let loader = self.loader(&examples, labels.as_ref(), Sampler::ByLength)?;
         let args = TrainingArgs {
             output_dir: self.dir.clone(),
             ..self.config.training.clone()
@@ -136,7 +142,7 @@ impl SavedRun {
                 },
             })
             .collect();
-        let loader = self.loader(&examples, None)?;
+        let loader = self.loader(&examples, None, Sampler::Sequential)?;
         let modes = GroupModes::all(self.task.model.layer_groups().len(), false);
         let mut out = Vec::with_capacity(texts.len());
         for host in loader.epoch(0) {

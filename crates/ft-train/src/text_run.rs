@@ -273,10 +273,11 @@ pub fn run_text(config: &RunConfig) -> Result<TextRunOutcome> {
         args.per_device_train_batch_size,
     )?
     .seed(args.seed);
+    // Metrics do not depend on row order, so evaluation batches rows of similar length.
     let eval_loader = |rows: &Arc<Vec<ft_data::Encoded>>| {
         Loader::new(
             rows.clone(),
-            Sampler::Sequential,
+            Sampler::ByLength,
             tokenizer.collator(),
             args.per_device_eval_batch_size,
         )

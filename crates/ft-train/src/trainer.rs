@@ -68,10 +68,10 @@ impl<'a> Trainer<'a> {
         })
     }
 
-    /// Evaluates on a loader's data in order (no shuffling), in eval mode, without gradients.
+    /// Evaluates on all of a loader's data, in eval mode, without gradients. Evaluation loaders
+    /// use a sampler without randomness (`Sequential` or `ByLength`), so epoch 0 is all the data.
     pub fn evaluate(&self, loader: &Loader) -> Result<EvalResult> {
         let mut evaluation = self.task.new_evaluation()?;
-        // Evaluation loaders use `Sampler::Sequential`, so epoch 0 is the data in order.
         for host in loader.epoch(0) {
             let host = host?;
             if host.batch_size() == 0 {
@@ -180,7 +180,13 @@ impl<'a> Trainer<'a> {
                     }
                     let batch = TensorBatch::from_host(&host, self.device)?;
                     reseed(args.seed, state.global_step, micro);
-                    let loss = tch::autocast(scaler.is_some(), || self.task.loss(&batch, &modes))?;
+                    // tch's autocast toggles libtorch's deprecated global switch, which warns on
+                    // every call in CUDA builds: only fp16 runs go through it.
+                    let loss = if scaler.is_some() {
+                        tch::autocast(true, || self.task.loss(&batch, &modes))?
+                    } else {
+                        self.task.loss(&batch, &modes)?
+                    };
                     let value = loss.sum.double_value(&[]);
                     if !value.is_finite() {
                         bail!(
