@@ -319,9 +319,18 @@ fn cases(quick: bool) -> Vec<Case> {
     ]
 }
 
-/// The generated photo folder the image cases share (fewer images in a quick run).
+/// How many photos the image cases use (fewer in a quick run).
+fn photo_count(quick: bool) -> usize {
+    if quick {
+        48
+    } else {
+        200
+    }
+}
+
+/// The generated photo folder the image cases share, named by its size.
 fn images_dir(quick: bool) -> PathBuf {
-    bench_dir().join(if quick { "images-48" } else { "images-200" })
+    bench_dir().join(format!("images-{}", photo_count(quick)))
 }
 
 /// Generates the image folder and the random ResNet-50 weights once (kept in target/bench).
@@ -338,7 +347,7 @@ fn prepare_images(quick: bool) -> Result<()> {
                 .arg(root.join("benches/python/image_pipeline.py"))
                 .arg("--make-folder")
                 .arg(&tmp)
-                .arg(if quick { "48" } else { "200" }),
+                .arg(photo_count(quick).to_string()),
         )?;
         std::fs::rename(&tmp, &dir)?;
     }

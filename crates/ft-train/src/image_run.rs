@@ -71,7 +71,8 @@ pub fn resolve_vision_model(spec: &str) -> Result<VisionStart> {
             .unwrap_or(dir_name);
         architecture_from_name(&name).with_context(|| {
             format!(
-                "{}: no ft config.json, and neither timm's `architecture` nor the folder name                  says the architecture (resnet18/34/50/101/152, efficientnet-lite0)",
+                "{}: no ft config.json, and neither timm's `architecture` nor the folder name \
+                 says the architecture (resnet18/34/50/101/152, efficientnet-lite0)",
                 dir.display()
             )
         })?
