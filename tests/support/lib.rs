@@ -3,6 +3,8 @@
 //!
 //! Reference files are generated into `target/ft-refs/` and keyed by the hash of the script and
 //! its arguments, so they are regenerated exactly when the script changes and never committed.
+pub mod fixtures;
+
 use anyhow::{bail, Context, Result};
 use sha2::{Digest, Sha256};
 use std::path::{Path, PathBuf};

@@ -16,6 +16,7 @@ pub mod batch;
 pub mod checkpoint;
 pub mod early_stopping;
 pub mod evaluation;
+pub mod fault;
 pub mod feature_cache;
 pub mod generate;
 pub mod image_grid;

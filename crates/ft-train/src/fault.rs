@@ -1,0 +1,40 @@
+//! Test-only fault injection, so the crash loop can kill a run at exact places instead of
+//! hoping a random `kill -9` lands there.
+//!
+//! `FT_FAULT=<point>` (or `<point>:<n>`) makes the process SIGKILL itself the first (n-th) time
+//! the code reaches [`point`]`(<point>)`. Unset — the only state outside the tests — it costs
+//! one relaxed load. Points: `checkpoint-write` (files written into the temporary folder, not yet
+//! renamed), `checkpoint-rename` (renamed, parent not yet synced), `checkpoint-rotate` (between
+//! deletions of old checkpoints), `evaluate` (inside an evaluation, after its first batch),
+//! `final-save` (the final model written, the run files not yet).
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::OnceLock;
+
+/// The configured point and the hit that kills, parsed once.
+fn target() -> &'static Option<(String, usize)> {
+    static TARGET: OnceLock<Option<(String, usize)>> = OnceLock::new();
+    TARGET.get_or_init(|| {
+        let spec = std::env::var("FT_FAULT").ok()?;
+        let (name, n) = match spec.split_once(':') {
+            Some((name, n)) => (name.to_string(), n.trim().parse().unwrap_or(1)),
+            None => (spec, 1),
+        };
+        Some((name.trim().to_string(), n.max(1)))
+    })
+}
+
+/// Marks a place where a crash must lose nothing; see the module docs.
+pub fn point(name: &str) {
+    static HITS: AtomicUsize = AtomicUsize::new(0);
+    let Some((wanted, n)) = target() else { return };
+    if wanted != name {
+        return;
+    }
+    if HITS.fetch_add(1, Ordering::SeqCst) + 1 == *n {
+        eprintln!("FT_FAULT: killing the process at `{name}` (hit {n})");
+        // SIGKILL, not abort(): no handler, no core dump, nothing flushed — a real `kill -9`.
+        unsafe {
+            libc::kill(libc::getpid(), libc::SIGKILL);
+        }
+    }
+}
