@@ -6,7 +6,12 @@
 //! one relaxed load. Points: `checkpoint-write` (files written into the temporary folder, not yet
 //! renamed), `checkpoint-rename` (renamed, parent not yet synced), `checkpoint-rotate` (between
 //! deletions of old checkpoints), `evaluate` (inside an evaluation, after its first batch),
-//! `final-save` (the final model written, the run files not yet).
+//! `final-save` (the final model written, the run files not yet), `step-end` (an optimizer step
+//! done, before its logging, evaluation and saving), `training-finished` (the loop has ended,
+//! the final files are not written yet).
+//!
+//! `FT_PAUSE=<point>:<ms>` sleeps that long at every hit of the point instead, so a test can send
+//! a signal at a known moment (mid-training at `step-end`, after training at `training-finished`).
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::OnceLock;
 
@@ -23,9 +28,24 @@ fn target() -> &'static Option<(String, usize)> {
     })
 }
 
+/// `FT_PAUSE`'s point and milliseconds, parsed once.
+fn pause() -> &'static Option<(String, u64)> {
+    static PAUSE: OnceLock<Option<(String, u64)>> = OnceLock::new();
+    PAUSE.get_or_init(|| {
+        let spec = std::env::var("FT_PAUSE").ok()?;
+        let (name, ms) = spec.split_once(':')?;
+        Some((name.trim().to_string(), ms.trim().parse().ok()?))
+    })
+}
+
 /// Marks a place where a crash must lose nothing; see the module docs.
 pub fn point(name: &str) {
     static HITS: AtomicUsize = AtomicUsize::new(0);
+    if let Some((wanted, ms)) = pause() {
+        if wanted == name {
+            std::thread::sleep(std::time::Duration::from_millis(*ms));
+        }
+    }
     let Some((wanted, n)) = target() else { return };
     if wanted != name {
         return;
