@@ -33,7 +33,14 @@ pub fn tiny_bert_config() -> BertConfig {
 
 /// The review lines of the fixture CSV (without the header), in file order.
 pub fn tiny_reviews() -> Vec<(String, &'static str)> {
-    let good = ["great", "wonderful", "moving", "brilliant", "charming", "superb"];
+    let good = [
+        "great",
+        "wonderful",
+        "moving",
+        "brilliant",
+        "charming",
+        "superb",
+    ];
     let bad = ["awful", "dull", "boring", "terrible", "clumsy", "tedious"];
     let nouns = ["film", "movie", "story", "script", "cast"];
     let templates = [
