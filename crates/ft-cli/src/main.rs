@@ -124,7 +124,10 @@ struct TrainCmd {
     /// A fetched model name (minilm-l6) or a model directory.
     #[arg(long)]
     model: Option<String>,
-    /// Replace the contents of a non-empty output directory.
+    /// Replace the earlier ft run in --output-dir. The old run is kept aside until this one
+    /// writes its first checkpoint, and comes back if this one fails first. Refused for a
+    /// directory that is not an ft run, or that holds an input, the asset cache or the current
+    /// directory.
     #[arg(long)]
     overwrite: bool,
     /// Only errors and the final summary.
