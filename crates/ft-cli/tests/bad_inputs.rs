@@ -46,7 +46,7 @@ struct Manifest {
     cases: Vec<Case>,
 }
 
-#[derive(Deserialize, Clone)]
+#[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct Case {
     name: String,
@@ -274,6 +274,7 @@ fn bad_inputs() {
 struct Outcome {
     name: String,
     group: String,
+    why: Option<String>,
     problems: Vec<String>,
     first_stderr_line: String,
     seconds: f64,
@@ -302,6 +303,9 @@ fn report(results: &[Outcome], prepared: Duration, total: Duration) -> String {
             r.problems.join("; "),
             r.first_stderr_line
         ));
+        if let Some(why) = &r.why {
+            out.push_str(&format!("     ({why})\n"));
+        }
     }
     let mut slow: Vec<&Outcome> = results.iter().collect();
     slow.sort_by(|a, b| b.seconds.total_cmp(&a.seconds));
@@ -319,6 +323,7 @@ fn run_case(env: &Env, case: &Case, presets: &HashMap<String, Vec<String>>) -> O
     let mut outcome = Outcome {
         name: case.name.clone(),
         group: case.group.clone(),
+        why: case.why.clone(),
         problems: Vec::new(),
         first_stderr_line: String::new(),
         seconds: 0.0,
@@ -406,10 +411,7 @@ fn run_case(env: &Env, case: &Case, presets: &HashMap<String, Vec<String>>) -> O
         }
         if let Some(max) = case.max_stderr_bytes {
             if stderr.len() > max {
-                p.push(format!(
-                    "stderr is {} bytes (at most {max})",
-                    stderr.len()
-                ));
+                p.push(format!("stderr is {} bytes (at most {max})", stderr.len()));
             }
         }
         let after = snapshot(&tmp);
@@ -509,7 +511,11 @@ fn compare(
         .collect();
     let added: Vec<&PathBuf> = after.keys().filter(|k| !before.contains_key(*k)).collect();
     if !removed.is_empty() {
-        problems.push(format!("DELETED {} file(s): {}", removed.len(), list(removed)));
+        problems.push(format!(
+            "DELETED {} file(s): {}",
+            removed.len(),
+            list(removed)
+        ));
     }
     if !changed.is_empty() {
         problems.push(format!("changed {}", list(changed)));
@@ -694,7 +700,10 @@ fn st_fill_nan(path: &Path, step: &Value) -> std::io::Result<()> {
 /// `text-template` preset, which the resume cases repeat), and a one-step image run.
 fn train_templates(env: &Env, presets: &HashMap<String, Vec<String>>) {
     let _ = std::fs::remove_dir_all(&env.templates);
-    for (name, preset) in [("text-run", "text-template"), ("image-run", "image-template")] {
+    for (name, preset) in [
+        ("text-run", "text-template"),
+        ("image-run", "image-template"),
+    ] {
         let dir = env.templates.join(name);
         let mut args: Vec<String> = presets[preset]
             .iter()
@@ -765,9 +774,7 @@ fn generate(gen: &Path) -> std::io::Result<()> {
     // A PNG whose header claims 100000 x 100000 RGB pixels (30 GB) over a 1 KB stream.
     std::fs::write(gen.join("bomb.png"), png_claiming(100_000, 100_000))?;
 
-    let jpg = std::fs::read(
-        ft_tests::workspace_root().join("tests/bad_inputs/files/ok.jpg"),
-    )?;
+    let jpg = std::fs::read(ft_tests::workspace_root().join("tests/bad_inputs/files/ok.jpg"))?;
     std::fs::write(gen.join("truncated.jpg"), &jpg[..jpg.len() * 6 / 10])?;
     // The same JPEG with its frame header (SOF0) saying 65500 x 65500.
     let mut bomb = jpg.clone();
