@@ -296,21 +296,24 @@ fn tail(path: &Path, lines: usize) -> String {
 }
 
 /// The kills run `index` plans: two fault points (taking turns over all of them, so three runs
-/// cover every point), one or two random kills, shuffled; `final-save` goes last, since the run
-/// is over once it passes.
+/// cover every point) and one or two random kills. Half the runs take a random kill first, in the
+/// fresh launch (often before any checkpoint exists); then come the faults, `final-save` last
+/// (the run is over once it passes it); then the remaining random kills. That order makes every
+/// planned fault reachable, so the points a run covers do not depend on the machine's speed.
 fn plan(rng: &mut Rng, index: usize) -> Vec<Planned> {
-    let mut kills = vec![
-        Planned::Fault(POINTS[(2 * index) % POINTS.len()]),
-        Planned::Fault(POINTS[(2 * index + 1) % POINTS.len()]),
-        Planned::Random,
+    let mut faults = [
+        POINTS[(2 * index) % POINTS.len()],
+        POINTS[(2 * index + 1) % POINTS.len()],
     ];
     if rng.next() % 2 == 0 {
-        kills.push(Planned::Random);
+        faults.swap(0, 1);
     }
-    for i in (1..kills.len()).rev() {
-        kills.swap(i, rng.range(0, i as u64) as usize);
-    }
-    kills.sort_by_key(|k| matches!(k, Planned::Fault("final-save")));
+    faults.sort_by_key(|p| *p == "final-save");
+    let randoms = 1 + (rng.next() % 2) as usize;
+    let first = (rng.next() % 2 == 0) as usize;
+    let mut kills = vec![Planned::Random; first];
+    kills.extend(faults.map(Planned::Fault));
+    kills.extend(vec![Planned::Random; randoms - first]);
     kills
 }
 
@@ -493,8 +496,7 @@ fn temporaries(dir: &Path, found: &mut Vec<PathBuf>) {
         return;
     };
     for entry in rd.filter_map(|e| e.ok()) {
-        let name = entry.file_name().to_string_lossy().into_owned();
-        if name.starts_with('.') && name.contains("tmp") {
+        if is_temporary(&entry.file_name().to_string_lossy()) {
             found.push(entry.path());
         } else if entry.path().is_dir() {
             temporaries(&entry.path(), found);
@@ -502,13 +504,18 @@ fn temporaries(dir: &Path, found: &mut Vec<PathBuf>) {
     }
 }
 
-/// Top-level entry names, checkpoints aside.
+/// A hidden temporary name, as the atomic writes use.
+fn is_temporary(name: &str) -> bool {
+    name.starts_with('.') && name.contains("tmp")
+}
+
+/// Top-level entry names, checkpoints and temporaries aside (those are checked on their own).
 fn top_level(dir: &Path) -> Vec<String> {
     let mut names: Vec<String> = std::fs::read_dir(dir)
         .map(|rd| {
             rd.filter_map(|e| e.ok())
                 .map(|e| e.file_name().to_string_lossy().into_owned())
-                .filter(|n| !n.starts_with("checkpoint-"))
+                .filter(|n| !n.starts_with("checkpoint-") && !is_temporary(n))
                 .collect()
         })
         .unwrap_or_default();
