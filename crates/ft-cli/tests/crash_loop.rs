@@ -232,7 +232,8 @@ fn reachable_hit(rng: &mut Rng, point: &str, done: usize, existing: usize) -> Op
         }
         // Validation evaluations after `done`, plus the test evaluation at the end.
         "evaluate" => (done + 1..=MAX_STEPS).filter(|s| s % EVAL_STEPS == 0).count() + 1,
-        "final-save" => 1,
+        // After the final model, and before `metrics.json` (the run files are written between).
+        "final-save" => 2,
         other => panic!("unknown fault point {other}"),
     };
     (hits > 0).then(|| rng.range(1, hits.min(3) as u64) as usize)
@@ -318,19 +319,79 @@ fn plan(rng: &mut Rng, index: usize) -> Vec<Planned> {
 }
 
 /// One interrupted run, from a fresh directory to a finished run compared with the reference.
-fn interrupted_run(
-    index: usize,
+/// What every interrupted run shares.
+struct Setup {
     seed: u64,
-    root: &Path,
-    fixture: &ft_tests::fixtures::TinyText,
-    reference: &Path,
-) -> RunReport {
+    root: PathBuf,
+    fixture: ft_tests::fixtures::TinyText,
+    reference: PathBuf,
+    /// How long the uninterrupted run took: on a loaded machine random kills are spread over
+    /// that (see [`random_window`]) rather than only over the process start.
+    reference_secs: f64,
+}
+
+fn interrupted_run(index: usize, setup: &Setup) -> RunReport {
     let started = Instant::now();
-    let mut rng = Rng(seed ^ (index as u64).wrapping_mul(0xA24B_AED4_963E_E407));
-    let dir = root.join(format!("run-{index}"));
+    let mut rng = Rng(setup.seed ^ (index as u64).wrapping_mul(0xA24B_AED4_963E_E407));
+    let planned = plan(&mut rng, index);
+    // A random kill can come after the launch has already finished (the machine was faster
+    // than the reference run suggested). When planned faults remain, the run starts over with
+    // random delays drawn from a window half as long, so that every planned fault still lands.
+    let mut shrink = 1;
+    loop {
+        match attempt(index, setup, &planned, &mut rng, shrink) {
+            Some(mut report) => {
+                report.secs = started.elapsed().as_secs_f64();
+                return report;
+            }
+            None if shrink < 16 => {
+                println!(
+                    "  run {index}: a random kill came after the launch had finished, with faults still planned; starting over with shorter delays"
+                );
+                shrink *= 2;
+            }
+            None => {
+                return RunReport {
+                    index,
+                    launches: Vec::new(),
+                    kills: Vec::new(),
+                    failures: vec!["random kills kept coming after the run had finished".into()],
+                    secs: started.elapsed().as_secs_f64(),
+                }
+            }
+        }
+    }
+}
+
+/// The longest random delay for a launch that starts from checkpoint `done`: 1.5 s for the
+/// fresh launch, so that it is not over before the faults planned after it; later, up to 80%
+/// of the reference run's time scaled to what is left (at least 1.5 s).
+fn random_window(setup: &Setup, fresh: bool, done: usize, shrink: u64) -> u64 {
+    let ms = if fresh {
+        1500
+    } else {
+        let left = (MAX_STEPS - done.min(MAX_STEPS)) as f64 / MAX_STEPS as f64;
+        ((setup.reference_secs * 1000.0 * (0.2 + 0.6 * left)) as u64).max(1500)
+    };
+    (ms / shrink).max(100)
+}
+
+/// One go at run `index` in a fresh directory; `None` when a random kill missed while planned
+/// faults remained (the caller starts over).
+fn attempt(
+    index: usize,
+    setup: &Setup,
+    planned: &[Planned],
+    rng: &mut Rng,
+    shrink: u64,
+) -> Option<RunReport> {
+    let dir = setup.root.join(format!("run-{index}"));
+    if dir.exists() {
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
     let out = dir.join("out");
     std::fs::create_dir_all(&dir).unwrap();
-    let fresh = train_args(&fixture.model, &fixture.train_csv, &out);
+    let fresh = train_args(&setup.fixture.model, &setup.fixture.train_csv, &out);
     let mut resume = fresh.clone();
     resume.extend(["--resume-from-checkpoint".into(), "latest".into()]);
 
@@ -342,18 +403,19 @@ fn interrupted_run(
         secs: 0.0,
     };
     let mut finished = false;
-    let planned = plan(&mut rng, index);
     // The planned kills, then one launch without a kill to finish; a fault that the run no
     // longer reaches is skipped.
-    for step in planned.iter().map(Some).chain([None]) {
+    for (position, step) in planned.iter().map(Some).chain([None]).enumerate() {
         let (done, existing) = checkpoint_state(&out);
         let (label, fault, random_ms) = match step {
             Some(Planned::Random) => {
-                let ms = rng.range(50, 1500);
+                let window =
+                    random_window(setup, report.launches.is_empty(), done.unwrap_or(0), shrink);
+                let ms = rng.range(50, window);
                 (format!("random@{ms}ms"), None, Some(ms))
             }
             Some(Planned::Fault(point)) => {
-                match reachable_hit(&mut rng, point, done.unwrap_or(0), existing) {
+                match reachable_hit(rng, point, done.unwrap_or(0), existing) {
                     Some(n) => {
                         let spec = format!("{point}:{n}");
                         (format!("FT_FAULT={spec}"), Some(spec), None)
@@ -396,6 +458,13 @@ fn interrupted_run(
             continue;
         }
         if ok {
+            let faults_left = planned
+                .iter()
+                .skip(position + 1)
+                .any(|k| matches!(k, Planned::Fault(_)));
+            if random_ms.is_some() && faults_left {
+                return None;
+            }
             if let Some(spec) = &fault {
                 report.failures.push(format!(
                     "FT_FAULT={spec} was never reached: the run finished instead (is the fault point `{}` wired in?)",
@@ -413,14 +482,18 @@ fn interrupted_run(
         break;
     }
     if finished {
-        report.failures.extend(compare(reference, &out));
+        if report.kills.is_empty() {
+            report
+                .failures
+                .push("no kill landed: the run was never interrupted, so it proves nothing".into());
+        }
+        report.failures.extend(compare(&setup.reference, &out));
     } else if report.failures.is_empty() {
         report
             .failures
             .push("the run never finished (every launch was killed)".into());
     }
-    report.secs = started.elapsed().as_secs_f64();
-    report
+    Some(report)
 }
 
 /// Drops every key that holds a timing; masks the output directory's path in strings (it is in
@@ -488,6 +561,20 @@ fn read_log(path: &Path, out: &Path) -> Result<Vec<Value>, String> {
             Ok(v)
         })
         .collect()
+}
+
+/// `2 3e 4 6 6e …`: a log's records by step, `e` marking evaluations.
+fn log_outline(records: &[Value]) -> String {
+    records
+        .iter()
+        .map(|r| {
+            let eval = r
+                .as_object()
+                .is_some_and(|o| o.keys().any(|k| k.starts_with("eval_")));
+            format!("{}{}", r["step"], if eval { "e" } else { "" })
+        })
+        .collect::<Vec<_>>()
+        .join(" ")
 }
 
 /// Hidden temporary entries anywhere under `dir` (`.checkpoint-7.tmp`, `.model.safetensors.tmp123`).
@@ -569,26 +656,15 @@ fn compare(reference: &Path, out: &Path) -> Vec<String> {
         read_log(&out.join("train_log.jsonl"), out),
     ) {
         (Ok(r), Ok(o)) => {
-            let mut diffs = Vec::new();
-            for i in 0..r.len().max(o.len()) {
-                match (r.get(i), o.get(i)) {
-                    (Some(x), Some(y)) if x == y => {}
-                    (x, y) => diffs.push(format!(
-                        "line {}: {} ≠ {}",
-                        i + 1,
-                        x.map_or("(absent)".into(), |v| v.to_string()),
-                        y.map_or("(absent)".into(), |v| v.to_string())
-                    )),
-                }
-            }
-            if !diffs.is_empty() {
-                let shown = diffs.len().min(6);
+            if let Some(i) = (0..r.len().max(o.len())).find(|&i| r.get(i) != o.get(i)) {
+                let show = |v: Option<&Value>| v.map_or("(absent)".into(), |v| v.to_string());
                 failures.push(format!(
-                    "train_log.jsonl: {} records vs the reference's {}, {} lines differ (reference ≠ resumed):\n    {}",
-                    o.len(),
-                    r.len(),
-                    diffs.len(),
-                    diffs[..shown].join("\n    ")
+                    "train_log.jsonl differs; records by step (e: an evaluation):\n    reference {}\n    resumed   {}\n    first difference at line {}:\n    reference {}\n    resumed   {}",
+                    log_outline(&r),
+                    log_outline(&o),
+                    i + 1,
+                    show(r.get(i)),
+                    show(o.get(i))
                 ));
             }
         }
@@ -689,28 +765,65 @@ fn kill_minus_nine_at_random_moments_and_named_points_then_resume_is_bitwise_ide
         args.join(" ")
     );
 
-    let mut reports = Vec::new();
-    for index in 0..runs {
-        let report = interrupted_run(index, seed, tmp.path(), &fixture, &reference);
-        println!(
-            "  run {}: {} ({} launches, {:.1} s): {}",
-            report.index,
-            if report.failures.is_empty() {
-                "identical"
-            } else {
-                "DIFFERS"
-            },
-            report.launches.len(),
-            report.secs,
-            report
-                .launches
-                .iter()
-                .map(Launch::describe)
-                .collect::<Vec<_>>()
-                .join("; ")
-        );
-        reports.push(report);
-    }
+    // Runs in parallel where there are cores to spare: each `ft` is mostly one busy thread.
+    let jobs = std::env::var("FT_CHAOS_JOBS")
+        .ok()
+        .and_then(|v| v.trim().parse().ok())
+        .unwrap_or_else(|| {
+            std::thread::available_parallelism().map_or(1, |n| n.get() / 2)
+        })
+        .clamp(1, runs.max(1));
+    let setup = Setup {
+        seed,
+        root: tmp.path().to_path_buf(),
+        fixture,
+        reference,
+        reference_secs,
+    };
+    println!(
+        "crash loop: {jobs} at a time; random kills 50–1500 ms after the start of a fresh run, up to {} ms into a resume",
+        random_window(&setup, false, 0, 1)
+    );
+    let next = std::sync::atomic::AtomicUsize::new(0);
+    let mut reports: Vec<RunReport> = std::thread::scope(|scope| {
+        let workers: Vec<_> = (0..jobs)
+            .map(|_| {
+                scope.spawn(|| {
+                    let mut done = Vec::new();
+                    loop {
+                        let index = next.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                        if index >= runs {
+                            return done;
+                        }
+                        let report = interrupted_run(index, &setup);
+                        println!(
+                            "  run {}: {} ({} launches, {:.1} s): {}",
+                            report.index,
+                            if report.failures.is_empty() {
+                                "identical"
+                            } else {
+                                "DIFFERS"
+                            },
+                            report.launches.len(),
+                            report.secs,
+                            report
+                                .launches
+                                .iter()
+                                .map(Launch::describe)
+                                .collect::<Vec<_>>()
+                                .join("; ")
+                        );
+                        done.push(report);
+                    }
+                })
+            })
+            .collect();
+        workers
+            .into_iter()
+            .flat_map(|w| w.join().expect("a crash-loop worker panicked"))
+            .collect()
+    });
+    reports.sort_by_key(|r| r.index);
 
     let identical = reports.iter().filter(|r| r.failures.is_empty()).count();
     let mut at: BTreeMap<&str, usize> = BTreeMap::new();
