@@ -41,7 +41,10 @@ pub fn run(args: &ChaosArgs) -> Result<()> {
         test.env("FT_CHAOS_SEED", seed.to_string());
     }
     let line = cmd::describe(&test);
-    println!("=== xtask chaos: {} runs: FT_CHAOS_RUNS={} {line}", args.runs, args.runs);
+    println!(
+        "=== xtask chaos: {} runs: FT_CHAOS_RUNS={} {line}",
+        args.runs, args.runs
+    );
     let started = Instant::now();
     let mut child = test
         .spawn()
@@ -96,7 +99,10 @@ mod tests {
             parse_summary("crash loop: 19/20 bitwise-identical resumes (kills: 61, at: random×20)"),
             Some((19, 20))
         );
-        assert_eq!(parse_summary("crash loop: reference run 1.20 s; 20 interrupted runs"), None);
+        assert_eq!(
+            parse_summary("crash loop: reference run 1.20 s; 20 interrupted runs"),
+            None
+        );
         assert_eq!(parse_summary("  run 3: identical (4 launches)"), None);
     }
 }

@@ -116,6 +116,11 @@ impl Rng {
         x ^ (x >> 31)
     }
 
+    /// Heads or tails.
+    fn coin(&mut self) -> bool {
+        self.next() & 1 == 1
+    }
+
     /// Uniform in `lo..=hi`.
     fn range(&mut self, lo: u64, hi: u64) -> u64 {
         lo + self.next() % (hi - lo + 1)
@@ -153,9 +158,9 @@ impl Launch {
             (None, Some(s)) => format!("signal {s}"),
             (None, None) => format!("{}", self.status),
         };
-        let latest = self
-            .latest_after
-            .map_or("no checkpoint".to_string(), |s| format!("latest checkpoint-{s}"));
+        let latest = self.latest_after.map_or("no checkpoint".to_string(), |s| {
+            format!("latest checkpoint-{s}")
+        });
         format!("{} → {end} after {:.2} s, {latest}", self.kill, self.secs)
     }
 }
@@ -196,9 +201,7 @@ fn checkpoint_dirs(out: &Path) -> Vec<(usize, PathBuf)> {
 }
 
 fn is_complete(dir: &Path) -> bool {
-    CHECKPOINT_FILES
-        .iter()
-        .all(|f| dir.join(f).is_file())
+    CHECKPOINT_FILES.iter().all(|f| dir.join(f).is_file())
 }
 
 /// The newest checkpoint a resume can use, and how many complete ones there are.
@@ -231,7 +234,12 @@ fn reachable_hit(rng: &mut Rng, point: &str, done: usize, existing: usize) -> Op
             deletions
         }
         // Validation evaluations after `done`, plus the test evaluation at the end.
-        "evaluate" => (done + 1..=MAX_STEPS).filter(|s| s % EVAL_STEPS == 0).count() + 1,
+        "evaluate" => {
+            (done + 1..=MAX_STEPS)
+                .filter(|s| s % EVAL_STEPS == 0)
+                .count()
+                + 1
+        }
         // After the final model, and before `metrics.json` (the run files are written between).
         "final-save" => 2,
         other => panic!("unknown fault point {other}"),
@@ -306,12 +314,12 @@ fn plan(rng: &mut Rng, index: usize) -> Vec<Planned> {
         POINTS[(2 * index) % POINTS.len()],
         POINTS[(2 * index + 1) % POINTS.len()],
     ];
-    if rng.next() % 2 == 0 {
+    if rng.coin() {
         faults.swap(0, 1);
     }
     faults.sort_by_key(|p| *p == "final-save");
     let randoms = 1 + (rng.next() % 2) as usize;
-    let first = (rng.next() % 2 == 0) as usize;
+    let first = rng.coin() as usize;
     let mut kills = vec![Planned::Random; first];
     kills.extend(faults.map(Planned::Fault));
     kills.extend(vec![Planned::Random; randoms - first]);
@@ -543,15 +551,15 @@ fn json_diff(a: &Value, b: &Value, path: &str, found: &mut Vec<String>, limit: u
 }
 
 fn read_json(path: &Path) -> Result<Value, String> {
-    let text =
-        std::fs::read_to_string(path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
     serde_json::from_str(&text).map_err(|e| format!("{} is not JSON: {e}", path.display()))
 }
 
 /// `train_log.jsonl` records with their timing set aside.
 fn read_log(path: &Path, out: &Path) -> Result<Vec<Value>, String> {
-    let text =
-        std::fs::read_to_string(path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
     text.lines()
         .enumerate()
         .map(|(i, line)| {
@@ -769,9 +777,7 @@ fn kill_minus_nine_at_random_moments_and_named_points_then_resume_is_bitwise_ide
     let jobs = std::env::var("FT_CHAOS_JOBS")
         .ok()
         .and_then(|v| v.trim().parse().ok())
-        .unwrap_or_else(|| {
-            std::thread::available_parallelism().map_or(1, |n| n.get() / 2)
-        })
+        .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get() / 2))
         .clamp(1, runs.max(1));
     let setup = Setup {
         seed,
@@ -845,7 +851,11 @@ fn kill_minus_nine_at_random_moments_and_named_points_then_resume_is_bitwise_ide
         },
         started.elapsed().as_secs_f64()
     );
-    let missing: Vec<&str> = POINTS.iter().filter(|p| !at.contains_key(*p)).copied().collect();
+    let missing: Vec<&str> = POINTS
+        .iter()
+        .filter(|p| !at.contains_key(*p))
+        .copied()
+        .collect();
     if runs >= 3 && !missing.is_empty() {
         println!("crash loop: no kill landed at {}", missing.join(", "));
     }

@@ -249,8 +249,12 @@ fn reference_model() -> &'static [u8] {
 }
 
 fn assert_same_model(out: &Path, what: &str) {
-    let model = std::fs::read(out.join("model.safetensors"))
-        .unwrap_or_else(|e| panic!("{what}: cannot read {}/model.safetensors: {e}", out.display()));
+    let model = std::fs::read(out.join("model.safetensors")).unwrap_or_else(|e| {
+        panic!(
+            "{what}: cannot read {}/model.safetensors: {e}",
+            out.display()
+        )
+    });
     assert!(
         model == reference_model(),
         "{what}: model.safetensors differs from the uninterrupted run's ({} vs {} bytes)",
@@ -384,9 +388,11 @@ fn sigint_after_training_has_finished_saves_nothing_says_so_and_exits_0() {
     let args = train_args_with(&out, 6, &["--save-strategy", "steps", "--save-steps", "4"]);
     let mut ft = Ft::start(&args, Some("training-finished:1500"));
     // The last step's record is written just before the loop ends and the 1.5 s pause begins.
-    let ended = ft.wait_until("the end of its training loop", Duration::from_secs(120), || {
-        logged_steps(&out).contains(&6)
-    });
+    let ended = ft.wait_until(
+        "the end of its training loop",
+        Duration::from_secs(120),
+        || logged_steps(&out).contains(&6),
+    );
     assert!(ended, "ft exited before logging its last step");
     std::thread::sleep(Duration::from_millis(300));
     ft.signal(libc::SIGINT);
