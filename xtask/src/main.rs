@@ -3,6 +3,7 @@
 //! It must build before libtorch exists (it is what installs libtorch), so it never depends on tch.
 mod archive;
 mod bench;
+mod chaos;
 mod cmd;
 mod demo;
 mod fetch;
@@ -21,7 +22,7 @@ use std::process::ExitCode;
 #[derive(Parser)]
 #[command(
     name = "cargo xtask",
-    about = "ft project tasks: setup, fetch-data, demo, test, bench"
+    about = "ft project tasks: setup, fetch-data, demo, test, bench, chaos"
 )]
 struct Cli {
     #[command(subcommand)]
@@ -54,6 +55,12 @@ enum Command {
     ///
     /// Example: cargo xtask bench --quick
     Bench(bench::BenchArgs),
+    /// The kill -9 crash loop at full size: N runs, each killed with SIGKILL at random moments
+    /// and at named points (checkpoint write, rename, rotation, evaluation, final save) and
+    /// resumed until done; fails unless all N end bitwise identical to an uninterrupted run.
+    ///
+    /// Example: cargo xtask chaos --runs 20
+    Chaos(chaos::ChaosArgs),
 }
 
 fn main() -> ExitCode {
@@ -64,6 +71,7 @@ fn main() -> ExitCode {
         Command::Test { full } => test::run(full),
         Command::Demo => demo::run(),
         Command::Bench(args) => bench::run(&args),
+        Command::Chaos(args) => chaos::run(&args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
