@@ -26,10 +26,11 @@ pub fn run(args: &ChaosArgs) -> Result<()> {
     }
     let mut test = Command::new(std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into()));
     test.current_dir(crate::workspace_root())
+        // `--workspace`, not `-p ft-cli`: the features of the whole workspace, so the build
+        // `cargo xtask test` left is reused instead of rebuilding dependencies for one package.
         .args([
             "test",
-            "-p",
-            "ft-cli",
+            "--workspace",
             "--test",
             "crash_loop",
             "--",
