@@ -300,7 +300,10 @@ mod tests {
             .err()
             .unwrap()
             .to_string();
-        assert!(err.contains("--adam-beta1") && err.contains("not a number"), "{err}");
+        assert!(
+            err.contains("--adam-beta1") && err.contains("not a number"),
+            "{err}"
+        );
         let cli = Cli::try_parse_from(["ft", "--warmup-ratio", "0.1"]).unwrap();
         assert_eq!(cli.training.warmup_ratio, Some(0.1));
     }

@@ -259,7 +259,8 @@ mod tests {
     #[test]
     fn labels_unseen_in_training_are_named_with_their_split() {
         let m = LabelMap::from_train(&[ex("a", 2), ex("b", 3)]).unwrap();
-        m.check_split("validation", &[ex("b", 5), ex("a", 6)]).unwrap();
+        m.check_split("validation", &[ex("b", 5), ex("a", 6)])
+            .unwrap();
         let err = m
             .check_split("test", &[ex("a", 4), ex("c", 7), ex("d", 9), ex("c", 11)])
             .unwrap_err()

@@ -208,7 +208,10 @@ mod tests {
             test: 3,
         };
         let err = split_seeded(vec![0; 10], 0, counts).unwrap_err();
-        assert!(err.to_string().contains("the train split is empty"), "{err}");
+        assert!(
+            err.to_string().contains("the train split is empty"),
+            "{err}"
+        );
         // Fractions that floor to no training row at all on a tiny set.
         let tiny = SplitSizes::Fractions {
             train: 0.4,

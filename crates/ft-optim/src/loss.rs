@@ -198,7 +198,10 @@ mod tests {
         let w = ClassWeights::parse("1, 2.5,0").unwrap();
         assert_eq!(w, ClassWeights::Explicit(vec![1.0, 2.5, 0.0]));
         let e = w.resolve(&[3, 3]).unwrap_err().to_string();
-        assert!(e.contains("class_weights: 3 weights given for 2 classes"), "{e}");
+        assert!(
+            e.contains("class_weights: 3 weights given for 2 classes"),
+            "{e}"
+        );
         let e = ClassWeights::parse("1,x").unwrap_err().to_string();
         assert!(e.contains("class_weights: `x`"), "{e}");
         let e = ClassWeights::parse("1,nan").unwrap_err().to_string();
@@ -230,12 +233,18 @@ mod tests {
             class_weights: Some(vec![1.0, 2.0, 3.0]),
             ..Default::default()
         });
-        assert!(e.contains("class_weights: 3 weights given for 2 classes"), "{e}");
+        assert!(
+            e.contains("class_weights: 3 weights given for 2 classes"),
+            "{e}"
+        );
         let e = loss(LossOptions {
             label_smoothing: 2.0,
             ..Default::default()
         });
-        assert!(e.contains("label_smoothing_factor must be in [0, 1), got 2"), "{e}");
+        assert!(
+            e.contains("label_smoothing_factor must be in [0, 1), got 2"),
+            "{e}"
+        );
         let e = loss(LossOptions {
             class_weights: Some(vec![0.0, 0.0]),
             ..Default::default()

@@ -243,9 +243,18 @@ impl TrainingArgs {
             }
         }
         let at_least_one = [
-            ("per_device_train_batch_size", self.per_device_train_batch_size),
-            ("per_device_eval_batch_size", self.per_device_eval_batch_size),
-            ("gradient_accumulation_steps", self.gradient_accumulation_steps),
+            (
+                "per_device_train_batch_size",
+                self.per_device_train_batch_size,
+            ),
+            (
+                "per_device_eval_batch_size",
+                self.per_device_eval_batch_size,
+            ),
+            (
+                "gradient_accumulation_steps",
+                self.gradient_accumulation_steps,
+            ),
             ("logging_steps", self.logging_steps),
         ];
         for (key, value) in at_least_one {
@@ -424,70 +433,172 @@ mod tests {
     fn bad_values_are_refused_naming_key_and_value() {
         let d = TrainingArgs::default;
         let cases: Vec<(TrainingArgs, &str)> = vec![
-            (TrainingArgs { max_steps: Some(0), ..d() }, "max_steps must be at least 1, got 0"),
             (
-                TrainingArgs { label_smoothing_factor: 2.0, ..d() },
+                TrainingArgs {
+                    max_steps: Some(0),
+                    ..d()
+                },
+                "max_steps must be at least 1, got 0",
+            ),
+            (
+                TrainingArgs {
+                    label_smoothing_factor: 2.0,
+                    ..d()
+                },
                 "label_smoothing_factor must be in [0, 1), got 2",
             ),
             (
-                TrainingArgs { learning_rate: f64::NAN, ..d() },
+                TrainingArgs {
+                    learning_rate: f64::NAN,
+                    ..d()
+                },
                 "learning_rate must be a finite number, got NaN",
             ),
             (
-                TrainingArgs { learning_rate: -1e-5, ..d() },
+                TrainingArgs {
+                    learning_rate: -1e-5,
+                    ..d()
+                },
                 "learning_rate must be positive, got -0.00001",
             ),
             (
-                TrainingArgs { num_train_epochs: f64::INFINITY, ..d() },
+                TrainingArgs {
+                    num_train_epochs: f64::INFINITY,
+                    ..d()
+                },
                 "num_train_epochs must be a finite number, got inf",
             ),
             (
-                TrainingArgs { num_train_epochs: 0.0, ..d() },
+                TrainingArgs {
+                    num_train_epochs: 0.0,
+                    ..d()
+                },
                 "num_train_epochs must be positive (or set max_steps), got 0",
             ),
-            (TrainingArgs { weight_decay: -0.1, ..d() }, "weight_decay must be >= 0, got -0.1"),
-            (TrainingArgs { adam_beta1: 1.0, ..d() }, "adam_beta1 must be in [0, 1), got 1"),
-            (TrainingArgs { adam_beta2: -0.5, ..d() }, "adam_beta2 must be in [0, 1), got -0.5"),
-            (TrainingArgs { adam_epsilon: 0.0, ..d() }, "adam_epsilon must be positive, got 0"),
-            (TrainingArgs { momentum: 1.5, ..d() }, "momentum must be in [0, 1), got 1.5"),
-            (TrainingArgs { warmup_ratio: 1.0, ..d() }, "warmup_ratio must be in [0, 1), got 1"),
             (
-                TrainingArgs { max_grad_norm: f64::NEG_INFINITY, ..d() },
+                TrainingArgs {
+                    weight_decay: -0.1,
+                    ..d()
+                },
+                "weight_decay must be >= 0, got -0.1",
+            ),
+            (
+                TrainingArgs {
+                    adam_beta1: 1.0,
+                    ..d()
+                },
+                "adam_beta1 must be in [0, 1), got 1",
+            ),
+            (
+                TrainingArgs {
+                    adam_beta2: -0.5,
+                    ..d()
+                },
+                "adam_beta2 must be in [0, 1), got -0.5",
+            ),
+            (
+                TrainingArgs {
+                    adam_epsilon: 0.0,
+                    ..d()
+                },
+                "adam_epsilon must be positive, got 0",
+            ),
+            (
+                TrainingArgs {
+                    momentum: 1.5,
+                    ..d()
+                },
+                "momentum must be in [0, 1), got 1.5",
+            ),
+            (
+                TrainingArgs {
+                    warmup_ratio: 1.0,
+                    ..d()
+                },
+                "warmup_ratio must be in [0, 1), got 1",
+            ),
+            (
+                TrainingArgs {
+                    max_grad_norm: f64::NEG_INFINITY,
+                    ..d()
+                },
                 "max_grad_norm must be a finite number, got -inf",
             ),
-            (TrainingArgs { max_grad_norm: -1.0, ..d() }, "max_grad_norm must be >= 0, got -1"),
             (
-                TrainingArgs { early_stopping_threshold: -0.1, ..d() },
+                TrainingArgs {
+                    max_grad_norm: -1.0,
+                    ..d()
+                },
+                "max_grad_norm must be >= 0, got -1",
+            ),
+            (
+                TrainingArgs {
+                    early_stopping_threshold: -0.1,
+                    ..d()
+                },
                 "early_stopping_threshold must be >= 0, got -0.1",
             ),
             (
-                TrainingArgs { layerwise_lr_decay: Some(0.0), ..d() },
+                TrainingArgs {
+                    layerwise_lr_decay: Some(0.0),
+                    ..d()
+                },
                 "layerwise_lr_decay must be in (0, 1], got 0",
             ),
             (
-                TrainingArgs { layerwise_lr_decay: Some(f64::NAN), ..d() },
+                TrainingArgs {
+                    layerwise_lr_decay: Some(f64::NAN),
+                    ..d()
+                },
                 "layerwise_lr_decay must be a finite number, got NaN",
             ),
-            (TrainingArgs { l2sp_alpha: Some(-1.0), ..d() }, "l2sp_alpha must be >= 0, got -1"),
             (
-                TrainingArgs { per_device_train_batch_size: 0, ..d() },
+                TrainingArgs {
+                    l2sp_alpha: Some(-1.0),
+                    ..d()
+                },
+                "l2sp_alpha must be >= 0, got -1",
+            ),
+            (
+                TrainingArgs {
+                    per_device_train_batch_size: 0,
+                    ..d()
+                },
                 "per_device_train_batch_size must be at least 1, got 0",
             ),
             (
-                TrainingArgs { per_device_eval_batch_size: 0, ..d() },
+                TrainingArgs {
+                    per_device_eval_batch_size: 0,
+                    ..d()
+                },
                 "per_device_eval_batch_size must be at least 1, got 0",
             ),
             (
-                TrainingArgs { gradient_accumulation_steps: 0, ..d() },
+                TrainingArgs {
+                    gradient_accumulation_steps: 0,
+                    ..d()
+                },
                 "gradient_accumulation_steps must be at least 1, got 0",
             ),
-            (TrainingArgs { logging_steps: 0, ..d() }, "logging_steps must be at least 1, got 0"),
             (
-                TrainingArgs { save_total_limit: Some(0), ..d() },
+                TrainingArgs {
+                    logging_steps: 0,
+                    ..d()
+                },
+                "logging_steps must be at least 1, got 0",
+            ),
+            (
+                TrainingArgs {
+                    save_total_limit: Some(0),
+                    ..d()
+                },
                 "save_total_limit must be at least 1, got 0",
             ),
             (
-                TrainingArgs { unfreeze_every_epochs: Some(0), ..d() },
+                TrainingArgs {
+                    unfreeze_every_epochs: Some(0),
+                    ..d()
+                },
                 "unfreeze_every_epochs must be at least 1, got 0",
             ),
             (
@@ -507,32 +618,60 @@ mod tests {
                 "eval_steps must be at least 1, got 0",
             ),
             (
-                TrainingArgs { max_steps: Some(5), warmup_steps: 10, ..d() },
+                TrainingArgs {
+                    max_steps: Some(5),
+                    warmup_steps: 10,
+                    ..d()
+                },
                 "warmup_steps (10) exceeds max_steps (5)",
             ),
-            (TrainingArgs { optim: "adamx".into(), ..d() }, "optim `adamx` is not one of adamw"),
             (
-                TrainingArgs { lr_scheduler_type: "cosin".into(), ..d() },
+                TrainingArgs {
+                    optim: "adamx".into(),
+                    ..d()
+                },
+                "optim `adamx` is not one of adamw",
+            ),
+            (
+                TrainingArgs {
+                    lr_scheduler_type: "cosin".into(),
+                    ..d()
+                },
                 "lr_scheduler_type `cosin` is not one of constant",
             ),
             (
-                TrainingArgs { freeze_strategy: "half".into(), ..d() },
+                TrainingArgs {
+                    freeze_strategy: "half".into(),
+                    ..d()
+                },
                 "freeze_strategy `half` is not one of full",
             ),
             (
-                TrainingArgs { device: "gpu".into(), ..d() },
+                TrainingArgs {
+                    device: "gpu".into(),
+                    ..d()
+                },
                 "device `gpu` is not one of auto, cpu, cuda, cuda:N",
             ),
             (
-                TrainingArgs { class_weights: Some("1,nan".into()), ..d() },
+                TrainingArgs {
+                    class_weights: Some("1,nan".into()),
+                    ..d()
+                },
                 "class_weights: `nan` in `1,nan` is not a finite number >= 0",
             ),
             (
-                TrainingArgs { class_weights: Some("0,0".into()), ..d() },
+                TrainingArgs {
+                    class_weights: Some("0,0".into()),
+                    ..d()
+                },
                 "class_weights `0,0`: every weight is 0",
             ),
             (
-                TrainingArgs { class_weights: Some("1,-2".into()), ..d() },
+                TrainingArgs {
+                    class_weights: Some("1,-2".into()),
+                    ..d()
+                },
                 "`-2` in `1,-2` is not a finite number >= 0",
             ),
         ];
@@ -541,8 +680,23 @@ mod tests {
             assert!(got.contains(want), "want `{want}`, got `{got}`");
         }
         // `save_steps 0` is harmless (and allowed) when nothing is saved by steps.
-        TrainingArgs { save_steps: 0, ..d() }.validate().unwrap();
-        TrainingArgs { class_weights: Some("auto".into()), ..d() }.validate().unwrap();
-        TrainingArgs { device: "cuda:1".into(), ..d() }.validate().unwrap();
+        TrainingArgs {
+            save_steps: 0,
+            ..d()
+        }
+        .validate()
+        .unwrap();
+        TrainingArgs {
+            class_weights: Some("auto".into()),
+            ..d()
+        }
+        .validate()
+        .unwrap();
+        TrainingArgs {
+            device: "cuda:1".into(),
+            ..d()
+        }
+        .validate()
+        .unwrap();
     }
 }

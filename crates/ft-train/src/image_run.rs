@@ -5,6 +5,7 @@
 use crate::feature_cache::FeatureSource;
 use crate::image_task::{ImageInput, ImageTask};
 use crate::run_config::{DataConfig, RunConfig, TaskKind};
+use crate::task::Task as _;
 use crate::text_run::{device, resolve_data_file};
 use crate::trainer::{summarize, TrainOutcome, Trainer};
 use crate::EvalResult;
@@ -588,5 +589,57 @@ mod tests {
             .unwrap()
             .to_string();
         assert!(err.contains("weights") && err.contains("resnet18"), "{err}");
+    }
+
+    /// A folder-per-class image root (the files are never decoded here).
+    fn folder(root: &Path, classes: &[&str]) -> ImageDataset {
+        for c in classes {
+            std::fs::create_dir_all(root.join(c)).unwrap();
+            std::fs::write(root.join(c).join("a.png"), b"").unwrap();
+        }
+        ImageDataset::folder(root).unwrap()
+    }
+
+    #[test]
+    fn one_class_and_mismatched_class_folders_are_refused() {
+        let tmp = tempfile::tempdir().unwrap();
+        let mut config: RunConfig = serde_json::from_value(json!({
+            "task": "image-cls", "model": "resnet18",
+            "data": {"train_file": "pets/train", "validation_file": "pets/val"}
+        }))
+        .unwrap();
+        let train = folder(&tmp.path().join("train"), &["cat", "dog"]);
+        let labels = train.classes().to_vec();
+        let empty = train.subset_seeded(0, 0).unwrap();
+
+        let one = folder(&tmp.path().join("one"), &["cat"]);
+        let e = check_classes(&config, one.classes(), &empty, &empty)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("the training images of pets/train have one class only (`cat`)"),
+            "{e}"
+        );
+
+        // The same classes, or the first of them (same ids), are fine.
+        check_classes(&config, &labels, &train, &one).unwrap();
+        let fox = folder(&tmp.path().join("fox"), &["cat", "dog", "fox"]);
+        let e = check_classes(&config, &labels, &fox, &empty)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("the validation images of pets/val have the classes cat, dog, fox but the training images cat, dog (never in training: fox)"),
+            "{e}"
+        );
+        // `dog` alone would be id 0, which the model reads as `cat`.
+        let dog = folder(&tmp.path().join("dog"), &["dog"]);
+        config.data.test_file = Some("pets/test".into());
+        let e = check_classes(&config, &labels, &empty, &dog)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("the test images of pets/test have the classes dog"),
+            "{e}"
+        );
     }
 }

@@ -46,7 +46,8 @@ impl LmTask {
     }
 
     /// What a perplexity evaluation reports (see [`Task::metric_names`]).
-    pub const METRIC_NAMES: &'static [&'static str] = &["loss", "nll", "perplexity", "bits_per_dim"];
+    pub const METRIC_NAMES: &'static [&'static str] =
+        &["loss", "nll", "perplexity", "bits_per_dim"];
 }
 
 impl Task for LmTask {

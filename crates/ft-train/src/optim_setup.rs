@@ -7,9 +7,9 @@ use ft_optim::freeze::{FreezePlan, FreezeStrategy};
 use ft_optim::groups::ParamGroup;
 use ft_optim::groups::{param_groups as build_groups, GroupConfig};
 use ft_optim::l2sp::L2Sp;
+use ft_optim::loss::ClassWeights;
 use ft_optim::optimizer::{Adam, AdamW, AdamWConfig, Optimizer, Sgd, SgdConfig};
 use ft_optim::schedule::{Schedule, ScheduleKind};
-use ft_optim::loss::ClassWeights;
 use tch::nn::VarStore;
 
 /// The values `optim` takes.
@@ -23,15 +23,15 @@ pub const SCHEDULES: &[&str] = &[
     "cosine_with_restarts",
 ];
 /// The values `freeze_strategy` takes (`linear_probe` is accepted for `linear-probe`).
-pub const FREEZE_STRATEGIES: &[&str] = &["full", "partial", "linear-probe", "linear_probe", "gradual"];
+pub const FREEZE_STRATEGIES: &[&str] =
+    &["full", "partial", "linear-probe", "linear_probe", "gradual"];
 
 /// `class_weights` as given (`auto` or `w1,w2,...`), checked as far as the config allows:
 /// numbers, finite, >= 0, and not all zero (a loss whose every target weighs 0 divides 0 by 0).
 /// Whether there is one weight per class is checked once the classes are known
 /// ([`class_weights_for`]).
 pub fn parse_class_weights(spec: &str) -> Result<ClassWeights, String> {
-    let weights =
-        ClassWeights::parse(spec).map_err(|e| format!("class_weights `{spec}`: {e}"))?;
+    let weights = ClassWeights::parse(spec).map_err(|e| format!("class_weights `{spec}`: {e}"))?;
     if let ClassWeights::Explicit(w) = &weights {
         if w.iter().all(|&x| x == 0.0) {
             return Err(format!(
@@ -136,7 +136,12 @@ pub fn schedule(args: &TrainingArgs, total_steps: usize) -> Result<Schedule> {
     } else {
         Schedule::warmup_from_ratio(args.warmup_ratio, total_steps)
     };
-    Ok(Schedule::try_new(kind, args.learning_rate, warmup, total_steps)?)
+    Ok(Schedule::try_new(
+        kind,
+        args.learning_rate,
+        warmup,
+        total_steps,
+    )?)
 }
 
 /// L2-SP anchored at the weights the run starts from, over every parameter except the new head

@@ -372,8 +372,16 @@ mod tests {
         use serde_json::json;
         let seq = TaskKind::SeqCls;
         for (task, data, want) in [
-            (seq, json!({"validation_fraction": 1.5}), "validation_fraction must be in [0, 1), got 1.5"),
-            (seq, json!({"test_fraction": -0.1}), "test_fraction must be in [0, 1), got -0.1"),
+            (
+                seq,
+                json!({"validation_fraction": 1.5}),
+                "validation_fraction must be in [0, 1), got 1.5",
+            ),
+            (
+                seq,
+                json!({"test_fraction": -0.1}),
+                "test_fraction must be in [0, 1), got -0.1",
+            ),
             (
                 seq,
                 json!({"validation_fraction": 0.6, "test_fraction": 0.5}),
@@ -384,29 +392,70 @@ mod tests {
                 json!({"validation_fraction": 0.9}),
                 "validation_fraction (0.9) + test_fraction (0.1) = 1 leaves no rows",
             ),
-            (seq, json!({"train_size": 0}), "train_size must be at least 1, got 0"),
-            (seq, json!({"validation_size": 10}), "needs train_size too for a seq-cls run"),
-            (seq, json!({"max_length": 0}), "max_length must be at least 2 tokens (special tokens included), got 0"),
-            (TaskKind::ImageCls, json!({"image_size": 0}), "image_size must be at least 1, got 0"),
-            (TaskKind::ImageCls, json!({"cache_views": 0}), "cache_views must be at least 1, got 0"),
-            (TaskKind::CausalLm, json!({"bpe_vocab_size": 100}), "bpe_vocab_size must be at least 257"),
-            (TaskKind::CausalLm, json!({"held_out_label": "fresh"}), "held_out_label needs test_size"),
-            (seq, json!({"format": "xlsx"}), "format `xlsx` is not one of csv, tsv, jsonl, conll, folder"),
-            (TaskKind::ImageCls, json!({"format": "csv"}), "format `csv` is not one of folder, idx, pixel-csv"),
+            (
+                seq,
+                json!({"train_size": 0}),
+                "train_size must be at least 1, got 0",
+            ),
+            (
+                seq,
+                json!({"validation_size": 10}),
+                "needs train_size too for a seq-cls run",
+            ),
+            (
+                seq,
+                json!({"max_length": 0}),
+                "max_length must be at least 2 tokens (special tokens included), got 0",
+            ),
+            (
+                TaskKind::ImageCls,
+                json!({"image_size": 0}),
+                "image_size must be at least 1, got 0",
+            ),
+            (
+                TaskKind::ImageCls,
+                json!({"cache_views": 0}),
+                "cache_views must be at least 1, got 0",
+            ),
+            (
+                TaskKind::CausalLm,
+                json!({"bpe_vocab_size": 100}),
+                "bpe_vocab_size must be at least 257",
+            ),
+            (
+                TaskKind::CausalLm,
+                json!({"held_out_label": "fresh"}),
+                "held_out_label needs test_size",
+            ),
+            (
+                seq,
+                json!({"format": "xlsx"}),
+                "format `xlsx` is not one of csv, tsv, jsonl, conll, folder",
+            ),
+            (
+                TaskKind::ImageCls,
+                json!({"format": "csv"}),
+                "format `csv` is not one of folder, idx, pixel-csv",
+            ),
         ] {
             let got = refused(&config(task, data));
             assert!(got.contains(want), "want `{want}`, got `{got}`");
         }
         // A separate validation file takes validation_fraction out of the sum.
-        config(seq, json!({"validation_file": "v.csv", "test_fraction": 0.5}))
-            .validate()
-            .unwrap();
+        config(
+            seq,
+            json!({"validation_file": "v.csv", "test_fraction": 0.5}),
+        )
+        .validate()
+        .unwrap();
         // Images split by counts alone.
         config(TaskKind::ImageCls, json!({"validation_size": 10}))
             .validate()
             .unwrap();
         // Image tasks do not tokenize: max_length is not theirs to check.
-        config(TaskKind::Vae, json!({"max_length": 0})).validate().unwrap();
+        config(TaskKind::Vae, json!({"max_length": 0}))
+            .validate()
+            .unwrap();
     }
 
     #[test]
@@ -414,7 +463,9 @@ mod tests {
         use serde_json::json;
         let mut c = config(TaskKind::Regression, json!({}));
         c.training.class_weights = Some("1,2".into());
-        assert!(refused(&c).contains("class_weights (`1,2`) applies to seq-cls, token-cls and image-cls; a regression run"));
+        assert!(refused(&c).contains(
+            "class_weights (`1,2`) applies to seq-cls, token-cls and image-cls; a regression run"
+        ));
         let mut c = config(TaskKind::Vae, json!({}));
         c.training.label_smoothing_factor = 0.1;
         assert!(refused(&c).contains("label_smoothing_factor (0.1) applies to"));
@@ -422,7 +473,12 @@ mod tests {
         let mut c = config(TaskKind::SeqCls, json!({"train_size": 100}));
         c.training.eval_strategy = IntervalStrategy::Epoch;
         let e = refused(&c);
-        assert!(e.contains("eval_strategy is Epoch but the run has no validation data: train_size is set"), "{e}");
+        assert!(
+            e.contains(
+                "eval_strategy is Epoch but the run has no validation data: train_size is set"
+            ),
+            "{e}"
+        );
         let mut c = config(TaskKind::SeqCls, json!({"validation_fraction": 0.0}));
         c.training.eval_strategy = IntervalStrategy::Steps;
         assert!(refused(&c).contains("validation_fraction is 0"));

@@ -51,7 +51,10 @@ pub struct Prediction {
 pub fn run_kind(dir: &Path) -> Result<TaskKind> {
     let path = dir.join("run_config.json");
     if !dir.is_dir() {
-        bail!("{} is not a directory (an ft run directory expected)", dir.display());
+        bail!(
+            "{} is not a directory (an ft run directory expected)",
+            dir.display()
+        );
     }
     let text = match std::fs::read_to_string(&path) {
         Ok(text) => text,
@@ -307,17 +310,26 @@ mod tests {
             )
         );
         let text = fake_run(tmp.path(), "s1", "seq-cls");
-        let e = message(crate::saved_image_run::SavedImageRun::open(&text, tch::Device::Cpu));
+        let e = message(crate::saved_image_run::SavedImageRun::open(
+            &text,
+            tch::Device::Cpu,
+        ));
         assert_eq!(
             e,
-            format!("{} is a `seq-cls` run, not an image-cls run", text.display())
+            format!(
+                "{} is a `seq-cls` run, not an image-cls run",
+                text.display()
+            )
         );
         let e = message(crate::generate::Generator::open(
             text.to_str().unwrap(),
             tch::Device::Cpu,
         ));
         assert!(
-            e.starts_with(&format!("{} is a `seq-cls` run, not a causal-lm run", text.display())),
+            e.starts_with(&format!(
+                "{} is a `seq-cls` run, not a causal-lm run",
+                text.display()
+            )),
             "{e}"
         );
         assert!(!e.contains('\n'), "{e}");
@@ -327,15 +339,27 @@ mod tests {
         let e = message(SavedRun::open(&empty, tch::Device::Cpu));
         assert_eq!(
             e,
-            format!("{} is not an ft run directory (no run_config.json)", empty.display())
+            format!(
+                "{} is not an ft run directory (no run_config.json)",
+                empty.display()
+            )
         );
-        let e = message(crate::saved_image_run::SavedImageRun::open(&empty, tch::Device::Cpu));
-        assert!(e.ends_with("is not an ft run directory (no run_config.json)"), "{e}");
+        let e = message(crate::saved_image_run::SavedImageRun::open(
+            &empty,
+            tch::Device::Cpu,
+        ));
+        assert!(
+            e.ends_with("is not an ft run directory (no run_config.json)"),
+            "{e}"
+        );
         let e = message(crate::generate::Generator::open(
             empty.to_str().unwrap(),
             tch::Device::Cpu,
         ));
-        assert!(e.contains("no run_config.json") && e.contains("no config.json"), "{e}");
+        assert!(
+            e.contains("no run_config.json") && e.contains("no config.json"),
+            "{e}"
+        );
 
         // A fetched-style model directory that is not GPT-2.
         let bert = tmp.path().join("bert");
@@ -349,6 +373,9 @@ mod tests {
 
         let bad = fake_run(tmp.path(), "bad", "translation");
         let e = message(run_kind(&bad));
-        assert!(e.contains("run_config.json") && e.contains("translation"), "{e}");
+        assert!(
+            e.contains("run_config.json") && e.contains("translation"),
+            "{e}"
+        );
     }
 }

@@ -1,8 +1,8 @@
 //! A `Task` is everything model-specific the loop needs: a loss, predictions for the metrics,
 //! and how to save. The loop itself knows nothing about BERT or images.
+use crate::args::TrainingArgs;
 use crate::batch::TensorBatch;
 use crate::evaluation::Evaluation;
-use crate::args::TrainingArgs;
 use anyhow::{bail, Result};
 use ft_data::HostBatch;
 use ft_models::{GroupModes, LayerGroup};
@@ -118,7 +118,8 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(
-            e.contains("metric_for_best_model `accurcy`") && e.contains("accuracy, precision_micro"),
+            e.contains("metric_for_best_model `accurcy`")
+                && e.contains("accuracy, precision_micro"),
             "{e}"
         );
         let e = check_metric_for_best_model(&args("roc_auc"), &classification_metric_names(3))

@@ -2,6 +2,7 @@
 //! build BERT with a fresh head on the pretrained encoder, train, evaluate on the test split,
 //! and leave a self-describing run directory. `ft train` is a thin wrapper around [`run_text`].
 use crate::run_config::{DataConfig, RunConfig, TaskKind};
+use crate::task::Task as _;
 use crate::text_task::TextTask;
 use crate::trainer::{summarize, TrainOutcome, Trainer};
 use crate::EvalResult;
@@ -205,7 +206,11 @@ pub fn parse_device(spec: &str) -> std::result::Result<Option<tch::Device>, Stri
         "cuda" => tch::Device::Cuda(0),
         s => match s.strip_prefix("cuda:").and_then(|n| n.parse().ok()) {
             Some(n) => tch::Device::Cuda(n),
-            None => return Err(format!("device `{s}` is not one of auto, cpu, cuda, cuda:N")),
+            None => {
+                return Err(format!(
+                    "device `{s}` is not one of auto, cpu, cuda, cuda:N"
+                ))
+            }
         },
     }))
 }
@@ -314,9 +319,15 @@ pub fn run_text(config: &RunConfig) -> Result<TextRunOutcome> {
     let layers = bert_config.num_hidden_layers;
     // Sequence heads (classification, regression) sit on the pooler, a group of its own.
     let (depth, what) = if !matches!(kind, BertTask::TokenClassification { .. }) {
-        (layers + 1, format!("num_hidden_layers {layers} in its config.json, and the pooler"))
+        (
+            layers + 1,
+            format!("num_hidden_layers {layers} in its config.json, and the pooler"),
+        )
     } else {
-        (layers, format!("num_hidden_layers {layers} in its config.json"))
+        (
+            layers,
+            format!("num_hidden_layers {layers} in its config.json"),
+        )
     };
     check_freeze_layers(args, depth, &what, &model_dir)?;
     if kind == BertTask::Regression {
@@ -336,9 +347,7 @@ pub fn run_text(config: &RunConfig) -> Result<TextRunOutcome> {
     }
     // Explicit class weights: one per class, checked before any tokenizing.
     let explicit_weights = match (&args.class_weights, &labels) {
-        (Some(spec), Some(labels)) => {
-            crate::optim_setup::class_weights_for(spec, labels.labels())?
-        }
+        (Some(spec), Some(labels)) => crate::optim_setup::class_weights_for(spec, labels.labels())?,
         _ => None,
     };
     println!(
