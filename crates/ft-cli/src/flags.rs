@@ -282,7 +282,8 @@ mod tests {
     fn non_finite_numbers_are_refused_naming_the_flag() {
         assert_eq!(finite_f64("1e-5"), Ok(1e-5));
         for bad in ["nan", "NaN", "inf", "-inf", "infinity"] {
-            let err = Cli::try_parse_from(["ft", "--learning-rate", bad])
+            let flag = format!("--learning-rate={bad}");
+            let err = Cli::try_parse_from(["ft", flag.as_str()])
                 .err()
                 .unwrap()
                 .to_string();
