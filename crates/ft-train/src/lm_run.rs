@@ -8,7 +8,7 @@
 //! training, validation and BPE; their perplexity is reported before and after training.
 use crate::lm_task::LmTask;
 use crate::run_config::{RunConfig, TaskKind};
-use crate::text_run::{check_max_length, device, resolve_data_file, resolve_model};
+use crate::text_run::{device, resolve_data_file, resolve_max_length, resolve_model};
 use crate::transfer::{fit_and_compare, write_results, Start};
 use crate::TrainOutcome;
 use anyhow::{bail, Context, Result};
@@ -130,7 +130,7 @@ fn start(
             .and_then(|v| v.get("n_positions"))
             .and_then(serde_json::Value::as_i64)
             .unwrap_or(SCRATCH_POSITIONS);
-        check_max_length(
+        resolve_max_length(
             config.data.max_length,
             positions,
             "n_positions",
@@ -162,7 +162,7 @@ fn start(
     let dir = resolve_model(&config.model)?;
     let tok = Tokenizer::from_dir(&dir)?;
     let cfg = Gpt2Config::from_dir(&dir)?;
-    check_max_length(config.data.max_length, cfg.n_positions, "n_positions", &dir)?;
+    resolve_max_length(config.data.max_length, cfg.n_positions, "n_positions", &dir)?;
     if tok.vocab_size() as i64 > cfg.vocab_size {
         bail!(
             "the tokenizer of {} has {} tokens but the model has {} embeddings",
@@ -216,8 +216,11 @@ pub fn run_lm(config: &RunConfig) -> Result<LmRunOutcome> {
         std::fs::copy(&src, out.join("tokenizer.json"))
             .with_context(|| format!("copying {}", src.display()))?;
     }
-    // `start` checked that max_length fits the context.
-    let block = config.data.max_length;
+    // `start` checked that a max_length given fits the context; the default is capped at it.
+    let block = match config.data.max_length {
+        Some(n) => n,
+        None => crate::run_config::DEFAULT_MAX_LENGTH.min(cfg.n_positions.max(0) as usize),
+    };
     let (bs, ebs, seed) = (
         args.per_device_train_batch_size,
         args.per_device_eval_batch_size,

@@ -54,9 +54,8 @@ fn d_text() -> String {
 fn d_label() -> String {
     "label".into()
 }
-fn d_max_len() -> usize {
-    128
-}
+/// Tokens per example when `max_length` is not given (capped at the model's positions).
+pub const DEFAULT_MAX_LENGTH: usize = 128;
 
 /// Where the examples come from and how they are split and tokenized.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -99,8 +98,11 @@ pub struct DataConfig {
     pub validation_fraction: Option<f64>,
     #[serde(default)]
     pub test_fraction: Option<f64>,
-    #[serde(default = "d_max_len")]
-    pub max_length: usize,
+    /// Tokens per example (special tokens included); for causal-lm, the block length. When
+    /// absent: [`DEFAULT_MAX_LENGTH`], or the model's position count when that is smaller. A
+    /// value given that exceeds the model's positions is refused. Runs record the value used.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_length: Option<usize>,
 
     // Image tasks.
     /// The IDX labels file belonging to `train_file` (Fashion-MNIST); likewise for the
@@ -289,10 +291,9 @@ impl DataConfig {
                     return Err(format!("{key} must be at least 1, got 0"));
                 }
             }
-        } else if self.max_length < 2 {
+        } else if let Some(n) = self.max_length.filter(|&n| n < 2) {
             return Err(format!(
-                "max_length must be at least 2 tokens (special tokens included), got {}",
-                self.max_length
+                "max_length must be at least 2 tokens (special tokens included), got {n}"
             ));
         }
         if task == TaskKind::CausalLm {

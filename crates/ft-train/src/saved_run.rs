@@ -133,7 +133,12 @@ impl SavedRun {
         labels: Option<&LabelMap>,
         sampler: Sampler,
     ) -> Result<Loader> {
-        let opts = EncodeOptions::new(self.config.data.max_length).threads(2);
+        let max_length = self
+            .config
+            .data
+            .max_length
+            .unwrap_or(crate::run_config::DEFAULT_MAX_LENGTH);
+        let opts = EncodeOptions::new(max_length).threads(2);
         let (rows, _) = self.tokenizer.encode_examples(examples, labels, &opts)?;
         Ok(Loader::new(
             Arc::new(rows),

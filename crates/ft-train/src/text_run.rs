@@ -251,23 +251,27 @@ pub fn device(spec: &str) -> Result<tch::Device> {
     }
 }
 
-/// Errors naming both numbers when `max_length` tokens do not fit the model's position
-/// embeddings (`key` in `config.json`): a longer row would index past the position table in
-/// the middle of a run ("index out of range in self"), so it is refused before any work.
-pub(crate) fn check_max_length(
-    max_length: usize,
+/// The tokens per example of a run: `max_length` as given, refused (naming both numbers) when
+/// it exceeds the model's position embeddings (`key` in `config.json`) — a longer row would
+/// index past the position table in the middle of a run ("index out of range in self"); when
+/// not given, [`DEFAULT_MAX_LENGTH`](crate::run_config::DEFAULT_MAX_LENGTH) capped at the
+/// positions.
+pub(crate) fn resolve_max_length(
+    max_length: Option<usize>,
     positions: i64,
     key: &str,
     model_dir: &Path,
-) -> Result<()> {
-    if max_length as i64 > positions {
-        bail!(
-            "max_length {max_length} exceeds the {positions} positions of the model in {} \
-             ({key} in its config.json): use --max-length {positions} or less",
+) -> Result<usize> {
+    let positions_u = positions.max(0) as usize;
+    match max_length {
+        None => Ok(crate::run_config::DEFAULT_MAX_LENGTH.min(positions_u)),
+        Some(n) if n > positions_u => bail!(
+            "max_length {n} exceeds the {positions} positions of the model in {} ({key} in \
+             its config.json): use --max-length {positions} or less",
             model_dir.display()
-        );
+        ),
+        Some(n) => Ok(n),
     }
-    Ok(())
 }
 
 /// Errors naming the depth when `freeze_strategy partial` asks to freeze more layer groups
@@ -310,12 +314,15 @@ pub fn run_text(config: &RunConfig) -> Result<TextRunOutcome> {
     let out = args.output_dir.clone();
     let model_dir = resolve_model(&config.model)?;
     let mut bert_config = BertConfig::from_dir(&model_dir)?;
-    check_max_length(
+    let max_length = resolve_max_length(
         config.data.max_length,
         bert_config.max_position_embeddings,
         "max_position_embeddings",
         &model_dir,
     )?;
+    // The run directory records the length used, so `ft eval` / `ft predict` tokenize alike.
+    let mut resolved = config.clone();
+    resolved.data.max_length = Some(max_length);
     let layers = bert_config.num_hidden_layers;
     // Sequence heads (classification, regression) sit on the pooler, a group of its own.
     let (depth, what) = if !matches!(kind, BertTask::TokenClassification { .. }) {
@@ -371,7 +378,7 @@ pub fn run_text(config: &RunConfig) -> Result<TextRunOutcome> {
             bert_config.vocab_size
         );
     }
-    let opts = EncodeOptions::new(config.data.max_length).threads(2);
+    let opts = EncodeOptions::new(max_length).threads(2);
     let encode =
         |split: &str, examples: &[Example]| -> Result<Option<Arc<Vec<ft_data::Encoded>>>> {
             if examples.is_empty() {
@@ -471,7 +478,7 @@ pub fn run_text(config: &RunConfig) -> Result<TextRunOutcome> {
     }
     let labels = (!label_names.is_empty()).then_some(label_names.as_slice());
     write_run_files(
-        config,
+        &resolved,
         &model_dir,
         &out,
         &outcome,
@@ -536,8 +543,11 @@ mod tests {
     #[test]
     fn lengths_and_depths_past_the_model_are_named() {
         let dir = Path::new("models/tiny");
-        check_max_length(512, 512, "max_position_embeddings", dir).unwrap();
-        let e = check_max_length(2000, 512, "max_position_embeddings", dir)
+        let key = "max_position_embeddings";
+        assert_eq!(resolve_max_length(Some(512), 512, key, dir).unwrap(), 512);
+        assert_eq!(resolve_max_length(None, 512, key, dir).unwrap(), 128);
+        assert_eq!(resolve_max_length(None, 64, key, dir).unwrap(), 64);
+        let e = resolve_max_length(Some(2000), 512, key, dir)
             .unwrap_err()
             .to_string();
         assert!(
