@@ -31,7 +31,8 @@ pub const FREEZE_STRATEGIES: &[&str] =
 /// Whether there is one weight per class is checked once the classes are known
 /// ([`class_weights_for`]).
 pub fn parse_class_weights(spec: &str) -> Result<ClassWeights, String> {
-    let weights = ClassWeights::parse(spec).map_err(|e| format!("class_weights `{spec}`: {e}"))?;
+    // ft-optim's message names class_weights and the text already.
+    let weights = ClassWeights::parse(spec).map_err(|e| e.to_string())?;
     if let ClassWeights::Explicit(w) = &weights {
         if w.iter().all(|&x| x == 0.0) {
             return Err(format!(
