@@ -4,6 +4,21 @@ use clap::Args;
 use serde::Serialize;
 use std::path::PathBuf;
 
+/// Parses a number flag, refusing NaN and infinities: they would reach the run config as JSON
+/// `null` (and fail there with a message about types, not about the flag). clap names the
+/// flag in front of this message.
+pub fn finite_f64(text: &str) -> Result<f64, String> {
+    let value: f64 = text
+        .trim()
+        .parse()
+        .map_err(|_| format!("`{text}` is not a number"))?;
+    if value.is_finite() {
+        Ok(value)
+    } else {
+        Err(format!("`{text}` is not a finite number"))
+    }
+}
+
 #[derive(Args, Serialize, Default, Debug)]
 #[serde(rename_all = "snake_case")]
 pub struct TrainingFlags {
@@ -12,7 +27,7 @@ pub struct TrainingFlags {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub output_dir: Option<PathBuf>,
     /// Peak learning rate (fine-tuning: 1e-5 … 1e-4).
-    #[arg(long, help_heading = "Training")]
+    #[arg(long, help_heading = "Training", value_parser = finite_f64)]
     #[serde(skip_serializing_if = "Option::is_none")]
     pub learning_rate: Option<f64>,
     #[arg(long, help_heading = "Training")]
@@ -21,33 +36,33 @@ pub struct TrainingFlags {
     #[arg(long, help_heading = "Training")]
     #[serde(skip_serializing_if = "Option::is_none")]
     pub per_device_eval_batch_size: Option<usize>,
-    #[arg(long, help_heading = "Training")]
+    #[arg(long, help_heading = "Training", value_parser = finite_f64)]
     #[serde(skip_serializing_if = "Option::is_none")]
     pub num_train_epochs: Option<f64>,
     /// Total optimizer steps (overrides epochs).
     #[arg(long, help_heading = "Training")]
     #[serde(skip_serializing_if = "Option::is_none")]
     pub max_steps: Option<usize>,
-    #[arg(long, help_heading = "Training")]
+    #[arg(long, help_heading = "Training", value_parser = finite_f64)]
     #[serde(skip_serializing_if = "Option::is_none")]
     pub weight_decay: Option<f64>,
-    #[arg(long, help_heading = "Training")]
+    #[arg(long, help_heading = "Training", value_parser = finite_f64)]
     #[serde(skip_serializing_if = "Option::is_none")]
     pub adam_beta1: Option<f64>,
-    #[arg(long, help_heading = "Training")]
+    #[arg(long, help_heading = "Training", value_parser = finite_f64)]
     #[serde(skip_serializing_if = "Option::is_none")]
     pub adam_beta2: Option<f64>,
-    #[arg(long, help_heading = "Training")]
+    #[arg(long, help_heading = "Training", value_parser = finite_f64)]
     #[serde(skip_serializing_if = "Option::is_none")]
     pub adam_epsilon: Option<f64>,
     /// adamw, adam or sgd.
     #[arg(long, help_heading = "Training")]
     #[serde(skip_serializing_if = "Option::is_none")]
     pub optim: Option<String>,
-    #[arg(long, help_heading = "Training")]
+    #[arg(long, help_heading = "Training", value_parser = finite_f64)]
     #[serde(skip_serializing_if = "Option::is_none")]
     pub momentum: Option<f64>,
-    #[arg(long, help_heading = "Training")]
+    #[arg(long, help_heading = "Training", value_parser = finite_f64)]
     #[serde(skip_serializing_if = "Option::is_none")]
     pub warmup_ratio: Option<f64>,
     #[arg(long, help_heading = "Training")]
@@ -61,7 +76,7 @@ pub struct TrainingFlags {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub gradient_accumulation_steps: Option<usize>,
     /// Clip the global gradient norm (0 disables).
-    #[arg(long, help_heading = "Training")]
+    #[arg(long, help_heading = "Training", value_parser = finite_f64)]
     #[serde(skip_serializing_if = "Option::is_none")]
     pub max_grad_norm: Option<f64>,
     /// no, steps or epoch.
@@ -94,7 +109,7 @@ pub struct TrainingFlags {
     #[arg(long, help_heading = "Evaluation and checkpoints")]
     #[serde(skip_serializing_if = "Option::is_none")]
     pub early_stopping_patience: Option<usize>,
-    #[arg(long, help_heading = "Evaluation and checkpoints")]
+    #[arg(long, help_heading = "Evaluation and checkpoints", value_parser = finite_f64)]
     #[serde(skip_serializing_if = "Option::is_none")]
     pub early_stopping_threshold: Option<f64>,
     /// `latest` or a checkpoint directory.
@@ -110,7 +125,7 @@ pub struct TrainingFlags {
     #[arg(long, help_heading = "Training")]
     #[serde(skip_serializing_if = "Option::is_none")]
     pub group_by_length: Option<bool>,
-    #[arg(long, help_heading = "Loss")]
+    #[arg(long, help_heading = "Loss", value_parser = finite_f64)]
     #[serde(skip_serializing_if = "Option::is_none")]
     pub label_smoothing_factor: Option<f64>,
     /// `auto` (balanced) or w1,w2,… by class id.
@@ -138,11 +153,11 @@ pub struct TrainingFlags {
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub unfreeze: Vec<String>,
     /// Layer-wise LR decay, e.g. 0.9.
-    #[arg(long, help_heading = "Freezing")]
+    #[arg(long, help_heading = "Freezing", value_parser = finite_f64)]
     #[serde(skip_serializing_if = "Option::is_none")]
     pub layerwise_lr_decay: Option<f64>,
     /// L2-SP strength toward the pretrained weights.
-    #[arg(long, help_heading = "Freezing")]
+    #[arg(long, help_heading = "Freezing", value_parser = finite_f64)]
     #[serde(skip_serializing_if = "Option::is_none")]
     pub l2sp_alpha: Option<f64>,
     /// fp16 mixed precision with dynamic loss scaling (CUDA only).
@@ -201,10 +216,10 @@ pub struct DataFlags {
     #[arg(long, help_heading = "Data")]
     #[serde(skip_serializing_if = "Option::is_none")]
     pub test_size: Option<usize>,
-    #[arg(long, help_heading = "Data")]
+    #[arg(long, help_heading = "Data", value_parser = finite_f64)]
     #[serde(skip_serializing_if = "Option::is_none")]
     pub validation_fraction: Option<f64>,
-    #[arg(long, help_heading = "Data")]
+    #[arg(long, help_heading = "Data", value_parser = finite_f64)]
     #[serde(skip_serializing_if = "Option::is_none")]
     pub test_fraction: Option<f64>,
     /// Tokens per example, special tokens included.
@@ -248,4 +263,68 @@ pub struct DataFlags {
     #[arg(long, help_heading = "Images")]
     #[serde(skip_serializing_if = "Option::is_none")]
     pub cache_views: Option<usize>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::Parser;
+
+    #[derive(Parser)]
+    struct Cli {
+        #[command(flatten)]
+        training: TrainingFlags,
+        #[command(flatten)]
+        data: DataFlags,
+    }
+
+    #[test]
+    fn non_finite_numbers_are_refused_naming_the_flag() {
+        assert_eq!(finite_f64("1e-5"), Ok(1e-5));
+        for bad in ["nan", "NaN", "inf", "-inf", "infinity"] {
+            let flag = format!("--learning-rate={bad}");
+            let err = Cli::try_parse_from(["ft", flag.as_str()])
+                .err()
+                .unwrap()
+                .to_string();
+            assert!(
+                err.contains("--learning-rate") && err.contains("not a finite number"),
+                "{bad}: {err}"
+            );
+        }
+        let err = Cli::try_parse_from(["ft", "--validation-fraction", "nan"])
+            .err()
+            .unwrap()
+            .to_string();
+        assert!(err.contains("--validation-fraction"), "{err}");
+        let err = Cli::try_parse_from(["ft", "--adam-beta1", "x"])
+            .err()
+            .unwrap()
+            .to_string();
+        assert!(
+            err.contains("--adam-beta1") && err.contains("not a number"),
+            "{err}"
+        );
+        let cli = Cli::try_parse_from(["ft", "--warmup-ratio", "0.1"]).unwrap();
+        assert_eq!(cli.training.warmup_ratio, Some(0.1));
+    }
+
+    #[test]
+    fn every_f64_flag_refuses_nan() {
+        // Each `Option<f64>` field of the flags, as its kebab-case flag.
+        let source = include_str!("flags.rs");
+        let flags: Vec<String> = source
+            .lines()
+            .filter_map(|l| l.trim().strip_prefix("pub "))
+            .filter_map(|l| l.strip_suffix(": Option<f64>,"))
+            .map(|name| format!("--{}", name.replace('_', "-")))
+            .collect();
+        assert!(flags.len() >= 15, "{flags:?}");
+        for flag in &flags {
+            assert!(
+                Cli::try_parse_from(["ft", flag.as_str(), "nan"]).is_err(),
+                "{flag} nan was accepted"
+            );
+        }
+    }
 }

@@ -32,6 +32,11 @@ impl LabelMap {
     }
 
     /// The sorted set of class names / tags of the training examples.
+    ///
+    /// Errors when there is none, or only one: a one-class classifier learns nothing and
+    /// scores a perfect accuracy, so a training split whose every example has the same label
+    /// (a wrong `label_column`, a `label_map` that dropped the other classes) is refused with
+    /// the label and the file named.
     pub fn from_train(examples: &[Example]) -> Result<Self> {
         let set: BTreeSet<&str> = examples.iter().flat_map(|e| e.label_strings()).collect();
         if set.is_empty() {
@@ -40,7 +45,59 @@ impl LabelMap {
                 detail: "no class label or tag to build a label map from".into(),
             });
         }
+        if set.len() == 1 {
+            let only = set.iter().next().copied().unwrap_or_default();
+            let at = &examples[0].location;
+            return Err(DataError::Syntax {
+                path: at.file.to_path_buf(),
+                line: at.line,
+                message: format!(
+                    "every example of the training split ({} of them) has the label `{only}`: a \
+                     classifier needs at least two classes (check the label column and the \
+                     label map)",
+                    examples.len()
+                ),
+            });
+        }
         Self::from_labels(set.into_iter().map(str::to_owned).collect())
+    }
+
+    /// Errors when examples of `split` (`validation`, `test`) carry labels this map (built
+    /// from the training split) lacks, naming each such label with where it first occurs and
+    /// the training labels: the model has no output for them. Regression and unlabelled
+    /// examples pass.
+    pub fn check_split(&self, split: &str, examples: &[Example]) -> Result<()> {
+        let mut unseen: Vec<(&str, &Location)> = Vec::new();
+        for e in examples {
+            for label in e.label_strings() {
+                if self.id(label).is_none() && !unseen.iter().any(|(l, _)| *l == label) {
+                    unseen.push((label, &e.location));
+                }
+            }
+        }
+        let Some((_, first)) = unseen.first() else {
+            return Ok(());
+        };
+        const SHOWN: usize = 10;
+        let mut list: Vec<String> = unseen
+            .iter()
+            .take(SHOWN)
+            .map(|(l, at)| format!("`{l}` (line {})", at.line))
+            .collect();
+        if unseen.len() > SHOWN {
+            list.push(format!("and {} more", unseen.len() - SHOWN));
+        }
+        Err(DataError::Syntax {
+            path: first.file.to_path_buf(),
+            line: first.line,
+            message: format!(
+                "the {split} split has {} label(s) that never occur in the training split: {}; \
+                 the training labels are {}",
+                unseen.len(),
+                list.join(", "),
+                self.labels.join(", ")
+            ),
+        })
     }
 
     pub fn len(&self) -> usize {
@@ -186,6 +243,32 @@ mod tests {
             err.to_string()
                 .starts_with("eval.csv:17: label `neutral` does not occur"),
             "{err}"
+        );
+    }
+
+    #[test]
+    fn one_class_training_sets_are_refused() {
+        let train = vec![ex("positive", 2), ex("positive", 3)];
+        let err = LabelMap::from_train(&train).unwrap_err().to_string();
+        assert!(
+            err.starts_with("eval.csv:2: every example of the training split (2 of them) has the label `positive`"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn labels_unseen_in_training_are_named_with_their_split() {
+        let m = LabelMap::from_train(&[ex("a", 2), ex("b", 3)]).unwrap();
+        m.check_split("validation", &[ex("b", 5), ex("a", 6)])
+            .unwrap();
+        let err = m
+            .check_split("test", &[ex("a", 4), ex("c", 7), ex("d", 9), ex("c", 11)])
+            .unwrap_err()
+            .to_string();
+        assert_eq!(
+            err,
+            "eval.csv:7: the test split has 2 label(s) that never occur in the training split: \
+             `c` (line 7), `d` (line 9); the training labels are a, b"
         );
     }
 

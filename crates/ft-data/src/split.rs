@@ -44,8 +44,9 @@ pub fn shuffle_seeded<T>(items: &mut [T], seed: u64) {
 
 /// Shuffles with `seed` and cuts into train/validation/test.
 ///
-/// Errors when counts exceed the rows available, fractions are out of range, or a split that
-/// was asked for (non-zero size) ends up empty.
+/// Errors when counts exceed the rows available, fractions are out of range (or not numbers),
+/// the training split would be empty (whatever was asked: nothing can train on it), or a
+/// validation / test split that was asked for (non-zero size) ends up empty.
 pub fn split_seeded<T>(mut items: Vec<T>, seed: u64, sizes: SplitSizes) -> Result<Splits<T>> {
     let n = items.len();
     let (b1, b2, b3) = match sizes {
@@ -68,6 +69,7 @@ pub fn split_seeded<T>(mut items: Vec<T>, seed: u64, sizes: SplitSizes) -> Resul
             test,
         } => {
             let fs = [train, validation, test];
+            // `contains` is false for NaN, so a NaN fraction is refused here too.
             if fs.iter().any(|f| !(0.0..=1.0).contains(f)) || fs.iter().sum::<f64>() > 1.0 + 1e-9 {
                 return Err(DataError::Invalid(format!(
                     "split fractions {train}/{validation}/{test} must lie in [0, 1] and add up to at most 1"
@@ -84,15 +86,11 @@ pub fn split_seeded<T>(mut items: Vec<T>, seed: u64, sizes: SplitSizes) -> Resul
     };
     let asked = match sizes {
         SplitSizes::Counts {
-            train,
-            validation,
-            test,
-        } => [train > 0, validation > 0, test > 0],
+            validation, test, ..
+        } => [true, validation > 0, test > 0],
         SplitSizes::Fractions {
-            train,
-            validation,
-            test,
-        } => [train > 0.0, validation > 0.0, test > 0.0],
+            validation, test, ..
+        } => [true, validation > 0.0, test > 0.0],
     };
     for ((name, len), wanted) in ["train", "validation", "test"]
         .iter()
@@ -184,5 +182,43 @@ mod tests {
             test: 0.0,
         };
         assert!(split_seeded(vec![0; 100], 0, bad).is_err());
+        let nan = SplitSizes::Fractions {
+            train: f64::NAN,
+            validation: 0.1,
+            test: 0.1,
+        };
+        assert!(split_seeded(vec![0; 100], 0, nan).is_err());
+    }
+
+    #[test]
+    fn an_empty_training_split_is_an_error() {
+        let no_train = SplitSizes::Fractions {
+            train: 0.0,
+            validation: 0.5,
+            test: 0.5,
+        };
+        let err = split_seeded(vec![0; 10], 0, no_train).unwrap_err();
+        assert!(
+            matches!(&err, DataError::EmptySplit { split, .. } if split == "train"),
+            "{err}"
+        );
+        let counts = SplitSizes::Counts {
+            train: 0,
+            validation: 3,
+            test: 3,
+        };
+        let err = split_seeded(vec![0; 10], 0, counts).unwrap_err();
+        assert!(
+            err.to_string().contains("the train split is empty"),
+            "{err}"
+        );
+        // Fractions that floor to no training row at all on a tiny set.
+        let tiny = SplitSizes::Fractions {
+            train: 0.4,
+            validation: 0.3,
+            test: 0.3,
+        };
+        let err = split_seeded(vec![0; 2], 0, tiny).unwrap_err();
+        assert!(err.to_string().contains("train split is empty"), "{err}");
     }
 }

@@ -26,42 +26,82 @@ pub struct LossOptions {
 /// `reduction='mean'` divides by, so `sum / normaliser` over one batch is exactly its mean, and
 /// over an accumulated batch `Σ sums / Σ normalisers` is the mean of the whole batch.
 ///
-/// Panics when `class_weights` does not have one weight per class (check it once at startup
-/// with [`ClassWeights::resolve`]).
-pub fn cross_entropy_sum(logits: &Tensor, labels: &Tensor, opts: &LossOptions) -> (Tensor, f64) {
-    let classes = *logits.size().last().expect("logits have a class dimension");
-    let logits = logits.reshape([-1, classes]);
-    let labels = labels.reshape([-1]);
-    let weights = opts.class_weights.as_ref().map(|w| {
-        assert_eq!(
-            w.len() as i64,
-            classes,
-            "{} class weights given for {classes} classes",
-            w.len()
-        );
-        Tensor::from_slice(w)
-            .to_kind(logits.kind())
-            .to_device(logits.device())
-    });
-    let sum = logits.cross_entropy_loss(
+/// Errors (never panics) when `class_weights` does not have one weight per class, when
+/// `label_smoothing` is outside `[0, 1)`, or when libtorch refuses the inputs (a label outside
+/// `0..C`, for instance). Check the options once at startup with [`ClassWeights::resolve`] and
+/// [`LossOptions::check`] for a message before any work is done.
+pub fn cross_entropy_sum(
+    logits: &Tensor,
+    labels: &Tensor,
+    opts: &LossOptions,
+) -> Result<(Tensor, f64), OptimError> {
+    let classes = *logits.size().last().ok_or_else(|| {
+        OptimError::Config("cross-entropy: the logits have no class dimension".into())
+    })?;
+    opts.check(classes as usize)?;
+    let logits = logits.f_reshape([-1, classes])?;
+    let labels = labels.f_reshape([-1])?;
+    let weights = opts
+        .class_weights
+        .as_ref()
+        .map(|w| {
+            Tensor::from_slice(w)
+                .f_to_kind(logits.kind())?
+                .f_to_device(logits.device())
+        })
+        .transpose()?;
+    let sum = logits.f_cross_entropy_loss(
         &labels,
         weights.as_ref(),
         Reduction::Sum,
         IGNORE_INDEX,
         opts.label_smoothing,
-    );
-    let counted = labels.ne(IGNORE_INDEX);
+    )?;
+    let counted = labels.f_ne(IGNORE_INDEX)?;
     let normaliser = match &weights {
-        None => counted.sum(Kind::Int64).int64_value(&[]) as f64,
+        None => counted.f_sum(Kind::Int64)?.f_int64_value(&[])? as f64,
         Some(w) => {
-            let safe = labels.where_scalarother(&counted, 0);
-            let per_target = w.to_kind(Kind::Double).index_select(0, &safe);
-            (per_target * counted.to_kind(Kind::Double))
-                .sum(Kind::Double)
-                .double_value(&[])
+            let safe = labels.f_where_scalarother(&counted, 0)?;
+            let per_target = w.f_to_kind(Kind::Double)?.f_index_select(0, &safe)?;
+            (per_target * counted.f_to_kind(Kind::Double)?)
+                .f_sum(Kind::Double)?
+                .f_double_value(&[])?
         }
     };
-    (sum, normaliser)
+    Ok((sum, normaliser))
+}
+
+impl LossOptions {
+    /// Checks the options for a loss over `classes` classes: label smoothing in `[0, 1)`, and
+    /// when class weights are given, one finite weight >= 0 per class, not all zero. The
+    /// messages name the option and the values.
+    pub fn check(&self, classes: usize) -> Result<(), OptimError> {
+        let ls = self.label_smoothing;
+        if !(0.0..1.0).contains(&ls) {
+            return Err(OptimError::Config(format!(
+                "label_smoothing_factor must be in [0, 1), got {ls}"
+            )));
+        }
+        if let Some(w) = &self.class_weights {
+            if w.len() != classes {
+                return Err(OptimError::Config(format!(
+                    "class_weights: {} weights given for {classes} classes",
+                    w.len()
+                )));
+            }
+            if let Some(bad) = w.iter().find(|x| !(x.is_finite() && **x >= 0.0)) {
+                return Err(OptimError::Config(format!(
+                    "class_weights: weight {bad} is not a finite number >= 0"
+                )));
+            }
+            if w.iter().all(|&x| x == 0.0) {
+                return Err(OptimError::Config(
+                    "class_weights: every weight is 0, so no target would count in the loss".into(),
+                ));
+            }
+        }
+        Ok(())
+    }
 }
 
 /// The number of labels that are not [`IGNORE_INDEX`].
@@ -111,8 +151,8 @@ impl ClassWeights {
                     .filter(|v| *v >= 0.0 && v.is_finite())
                     .ok_or_else(|| {
                         OptimError::Config(format!(
-                            "class weight `{w}` in `{text}` is not a number >= 0 (expected \
-                             `auto` or `w1,w2,...`)"
+                            "class_weights: `{w}` in `{text}` is not a finite number >= 0 \
+                             (expected `auto` or `w1,w2,...`)"
                         ))
                     })
             })
@@ -126,7 +166,7 @@ impl ClassWeights {
             ClassWeights::Auto => balanced_class_weights(label_counts),
             ClassWeights::Explicit(w) if w.len() == label_counts.len() => Ok(w.clone()),
             ClassWeights::Explicit(w) => Err(OptimError::Config(format!(
-                "{} class weights given for {} classes",
+                "class_weights: {} weights given for {} classes",
                 w.len(),
                 label_counts.len()
             ))),
@@ -158,19 +198,65 @@ mod tests {
         let w = ClassWeights::parse("1, 2.5,0").unwrap();
         assert_eq!(w, ClassWeights::Explicit(vec![1.0, 2.5, 0.0]));
         let e = w.resolve(&[3, 3]).unwrap_err().to_string();
-        assert!(e.contains("3 class weights given for 2 classes"), "{e}");
+        assert!(
+            e.contains("class_weights: 3 weights given for 2 classes"),
+            "{e}"
+        );
         let e = ClassWeights::parse("1,x").unwrap_err().to_string();
-        assert!(e.contains("`x`"), "{e}");
+        assert!(e.contains("class_weights: `x`"), "{e}");
+        let e = ClassWeights::parse("1,nan").unwrap_err().to_string();
+        assert!(e.contains("`nan`"), "{e}");
     }
 
     #[test]
     fn ignored_labels_do_not_count_and_sum_is_per_target() {
         let logits = Tensor::from_slice(&[0.0f32, 0.0, 0.0, 0.0, 0.0, 0.0]).view([3, 2]);
         let labels = Tensor::from_slice(&[0i64, IGNORE_INDEX, 1]);
-        let (sum, n) = cross_entropy_sum(&logits, &labels, &LossOptions::default());
+        let (sum, n) = cross_entropy_sum(&logits, &labels, &LossOptions::default()).unwrap();
         assert_eq!(n, 2.0);
         assert_eq!(count_targets(&labels), 2);
         // Uniform logits: ln 2 per counted target.
         assert!((sum.double_value(&[]) - 2.0 * 2f64.ln()).abs() < 1e-6);
+    }
+
+    #[test]
+    fn bad_options_are_errors_not_panics() {
+        let logits = Tensor::from_slice(&[0.0f32, 0.0, 0.0, 0.0]).view([2, 2]);
+        let labels = Tensor::from_slice(&[0i64, 1]);
+        let loss = |opts: LossOptions| {
+            cross_entropy_sum(&logits, &labels, &opts)
+                .map(|_| ())
+                .unwrap_err()
+                .to_string()
+        };
+        let e = loss(LossOptions {
+            class_weights: Some(vec![1.0, 2.0, 3.0]),
+            ..Default::default()
+        });
+        assert!(
+            e.contains("class_weights: 3 weights given for 2 classes"),
+            "{e}"
+        );
+        let e = loss(LossOptions {
+            label_smoothing: 2.0,
+            ..Default::default()
+        });
+        assert!(
+            e.contains("label_smoothing_factor must be in [0, 1), got 2"),
+            "{e}"
+        );
+        let e = loss(LossOptions {
+            class_weights: Some(vec![0.0, 0.0]),
+            ..Default::default()
+        });
+        assert!(e.contains("every weight is 0"), "{e}");
+        let e = loss(LossOptions {
+            class_weights: Some(vec![f64::NAN, 1.0]),
+            ..Default::default()
+        });
+        assert!(e.contains("weight NaN"), "{e}");
+        // A label outside 0..C is libtorch's error, returned rather than panicking.
+        let out_of_range = Tensor::from_slice(&[0i64, 5]);
+        assert!(cross_entropy_sum(&logits, &out_of_range, &LossOptions::default()).is_err());
     }
 }

@@ -203,28 +203,156 @@ impl Default for TrainingArgs {
     }
 }
 
+/// `Err` naming `key` unless `value` is one of `allowed`.
+fn check_one_of(key: &str, value: &str, allowed: &[&str]) -> Result<(), String> {
+    if allowed.contains(&value) {
+        Ok(())
+    } else {
+        Err(format!(
+            "{key} `{value}` is not one of {}",
+            allowed.join(", ")
+        ))
+    }
+}
+
 impl TrainingArgs {
-    /// Checks the combinations HF would reject, naming the fields involved.
+    /// Checks every value and combination that needs nothing but the arguments themselves
+    /// (no data, no model), so a typo fails in the first millisecond, not after tokenizing or
+    /// mid-run. Each message names the key (as in `training_args.json`; the flag is the same
+    /// name in kebab-case) and the value given.
     pub fn validate(&self) -> Result<(), String> {
-        if self.per_device_train_batch_size == 0 || self.per_device_eval_batch_size == 0 {
-            return Err("batch sizes must be at least 1".into());
+        // NaN and infinities first: every comparison below is false for NaN, so a range check
+        // alone would let it through, and serialised as JSON it would become `null`.
+        for (key, value) in [
+            ("learning_rate", self.learning_rate),
+            ("num_train_epochs", self.num_train_epochs),
+            ("weight_decay", self.weight_decay),
+            ("adam_beta1", self.adam_beta1),
+            ("adam_beta2", self.adam_beta2),
+            ("adam_epsilon", self.adam_epsilon),
+            ("momentum", self.momentum),
+            ("warmup_ratio", self.warmup_ratio),
+            ("max_grad_norm", self.max_grad_norm),
+            ("early_stopping_threshold", self.early_stopping_threshold),
+            ("label_smoothing_factor", self.label_smoothing_factor),
+            ("layerwise_lr_decay", self.layerwise_lr_decay.unwrap_or(1.0)),
+            ("l2sp_alpha", self.l2sp_alpha.unwrap_or(0.0)),
+        ] {
+            if !value.is_finite() {
+                return Err(format!("{key} must be a finite number, got {value}"));
+            }
         }
-        if self.gradient_accumulation_steps == 0 {
-            return Err("gradient_accumulation_steps must be at least 1".into());
+        let at_least_one = [
+            (
+                "per_device_train_batch_size",
+                self.per_device_train_batch_size,
+            ),
+            (
+                "per_device_eval_batch_size",
+                self.per_device_eval_batch_size,
+            ),
+            (
+                "gradient_accumulation_steps",
+                self.gradient_accumulation_steps,
+            ),
+            ("logging_steps", self.logging_steps),
+        ];
+        for (key, value) in at_least_one {
+            if value == 0 {
+                return Err(format!("{key} must be at least 1, got 0"));
+            }
         }
-        if !(self.learning_rate > 0.0 && self.learning_rate.is_finite()) {
+        for (key, value) in [
+            ("max_steps", self.max_steps),
+            ("save_total_limit", self.save_total_limit),
+            ("early_stopping_patience", self.early_stopping_patience),
+            ("unfreeze_every_epochs", self.unfreeze_every_epochs),
+        ] {
+            if value == Some(0) {
+                return Err(format!("{key} must be at least 1, got 0"));
+            }
+        }
+        if self.learning_rate <= 0.0 {
             return Err(format!(
                 "learning_rate must be positive, got {}",
                 self.learning_rate
             ));
         }
         if self.max_steps.is_none() && self.num_train_epochs <= 0.0 {
-            return Err("num_train_epochs must be positive (or set max_steps)".into());
+            return Err(format!(
+                "num_train_epochs must be positive (or set max_steps), got {}",
+                self.num_train_epochs
+            ));
         }
-        if self.eval_strategy == IntervalStrategy::Steps
-            && self.eval_steps.unwrap_or(self.logging_steps) == 0
-        {
-            return Err("eval_steps must be at least 1".into());
+        if self.weight_decay < 0.0 {
+            return Err(format!(
+                "weight_decay must be >= 0, got {}",
+                self.weight_decay
+            ));
+        }
+        for (key, value) in [
+            ("adam_beta1", self.adam_beta1),
+            ("adam_beta2", self.adam_beta2),
+            ("momentum", self.momentum),
+            ("warmup_ratio", self.warmup_ratio),
+            ("label_smoothing_factor", self.label_smoothing_factor),
+        ] {
+            if !(0.0..1.0).contains(&value) {
+                return Err(format!("{key} must be in [0, 1), got {value}"));
+            }
+        }
+        if self.adam_epsilon <= 0.0 {
+            return Err(format!(
+                "adam_epsilon must be positive, got {}",
+                self.adam_epsilon
+            ));
+        }
+        for (key, value) in [
+            ("max_grad_norm", self.max_grad_norm),
+            ("early_stopping_threshold", self.early_stopping_threshold),
+            ("l2sp_alpha", self.l2sp_alpha.unwrap_or(0.0)),
+        ] {
+            if value < 0.0 {
+                return Err(format!("{key} must be >= 0, got {value}"));
+            }
+        }
+        if let Some(decay) = self.layerwise_lr_decay {
+            if !(decay > 0.0 && decay <= 1.0) {
+                return Err(format!("layerwise_lr_decay must be in (0, 1], got {decay}"));
+            }
+        }
+        if let Some(max_steps) = self.max_steps {
+            if self.warmup_steps > max_steps {
+                return Err(format!(
+                    "warmup_steps ({}) exceeds max_steps ({max_steps})",
+                    self.warmup_steps
+                ));
+            }
+        }
+        check_one_of("optim", &self.optim, crate::optim_setup::OPTIMIZERS)?;
+        check_one_of(
+            "lr_scheduler_type",
+            &self.lr_scheduler_type,
+            crate::optim_setup::SCHEDULES,
+        )?;
+        check_one_of(
+            "freeze_strategy",
+            &self.freeze_strategy,
+            crate::optim_setup::FREEZE_STRATEGIES,
+        )?;
+        crate::text_run::parse_device(&self.device)?;
+        if let Some(spec) = &self.class_weights {
+            crate::optim_setup::parse_class_weights(spec)?;
+        }
+        if self.eval_strategy == IntervalStrategy::Steps && self.eval_steps == Some(0) {
+            return Err("eval_steps must be at least 1, got 0".into());
+        }
+        if self.save_strategy == IntervalStrategy::Steps && self.save_steps == 0 {
+            return Err(
+                "save_steps must be at least 1 with save_strategy steps, got 0 (save_strategy no \
+                 saves no checkpoints)"
+                    .into(),
+            );
         }
         if self.load_best_model_at_end {
             if self.eval_strategy == IntervalStrategy::No {
@@ -244,11 +372,10 @@ impl TrainingArgs {
         if self.early_stopping_patience.is_some() && self.eval_strategy == IntervalStrategy::No {
             return Err("early_stopping_patience needs an eval_strategy (steps or epoch)".into());
         }
-        if !(0.0..1.0).contains(&self.warmup_ratio) {
-            return Err(format!(
-                "warmup_ratio must be in [0, 1), got {}",
-                self.warmup_ratio
-            ));
+        if let Some(metric) = &self.metric_for_best_model {
+            if metric.trim().is_empty() {
+                return Err("metric_for_best_model is empty".into());
+            }
         }
         Ok(())
     }
@@ -295,5 +422,281 @@ mod tests {
         };
         assert_eq!(args.best_metric(), "accuracy");
         assert!(args.greater_is_better());
+    }
+
+    /// The message `validate` gives for `args`, which must be refused.
+    fn refused(args: TrainingArgs) -> String {
+        args.validate().expect_err("should be refused")
+    }
+
+    #[test]
+    fn bad_values_are_refused_naming_key_and_value() {
+        let d = TrainingArgs::default;
+        let cases: Vec<(TrainingArgs, &str)> = vec![
+            (
+                TrainingArgs {
+                    max_steps: Some(0),
+                    ..d()
+                },
+                "max_steps must be at least 1, got 0",
+            ),
+            (
+                TrainingArgs {
+                    label_smoothing_factor: 2.0,
+                    ..d()
+                },
+                "label_smoothing_factor must be in [0, 1), got 2",
+            ),
+            (
+                TrainingArgs {
+                    learning_rate: f64::NAN,
+                    ..d()
+                },
+                "learning_rate must be a finite number, got NaN",
+            ),
+            (
+                TrainingArgs {
+                    learning_rate: -1e-5,
+                    ..d()
+                },
+                "learning_rate must be positive, got -0.00001",
+            ),
+            (
+                TrainingArgs {
+                    num_train_epochs: f64::INFINITY,
+                    ..d()
+                },
+                "num_train_epochs must be a finite number, got inf",
+            ),
+            (
+                TrainingArgs {
+                    num_train_epochs: 0.0,
+                    ..d()
+                },
+                "num_train_epochs must be positive (or set max_steps), got 0",
+            ),
+            (
+                TrainingArgs {
+                    weight_decay: -0.1,
+                    ..d()
+                },
+                "weight_decay must be >= 0, got -0.1",
+            ),
+            (
+                TrainingArgs {
+                    adam_beta1: 1.0,
+                    ..d()
+                },
+                "adam_beta1 must be in [0, 1), got 1",
+            ),
+            (
+                TrainingArgs {
+                    adam_beta2: -0.5,
+                    ..d()
+                },
+                "adam_beta2 must be in [0, 1), got -0.5",
+            ),
+            (
+                TrainingArgs {
+                    adam_epsilon: 0.0,
+                    ..d()
+                },
+                "adam_epsilon must be positive, got 0",
+            ),
+            (
+                TrainingArgs {
+                    momentum: 1.5,
+                    ..d()
+                },
+                "momentum must be in [0, 1), got 1.5",
+            ),
+            (
+                TrainingArgs {
+                    warmup_ratio: 1.0,
+                    ..d()
+                },
+                "warmup_ratio must be in [0, 1), got 1",
+            ),
+            (
+                TrainingArgs {
+                    max_grad_norm: f64::NEG_INFINITY,
+                    ..d()
+                },
+                "max_grad_norm must be a finite number, got -inf",
+            ),
+            (
+                TrainingArgs {
+                    max_grad_norm: -1.0,
+                    ..d()
+                },
+                "max_grad_norm must be >= 0, got -1",
+            ),
+            (
+                TrainingArgs {
+                    early_stopping_threshold: -0.1,
+                    ..d()
+                },
+                "early_stopping_threshold must be >= 0, got -0.1",
+            ),
+            (
+                TrainingArgs {
+                    layerwise_lr_decay: Some(0.0),
+                    ..d()
+                },
+                "layerwise_lr_decay must be in (0, 1], got 0",
+            ),
+            (
+                TrainingArgs {
+                    layerwise_lr_decay: Some(f64::NAN),
+                    ..d()
+                },
+                "layerwise_lr_decay must be a finite number, got NaN",
+            ),
+            (
+                TrainingArgs {
+                    l2sp_alpha: Some(-1.0),
+                    ..d()
+                },
+                "l2sp_alpha must be >= 0, got -1",
+            ),
+            (
+                TrainingArgs {
+                    per_device_train_batch_size: 0,
+                    ..d()
+                },
+                "per_device_train_batch_size must be at least 1, got 0",
+            ),
+            (
+                TrainingArgs {
+                    per_device_eval_batch_size: 0,
+                    ..d()
+                },
+                "per_device_eval_batch_size must be at least 1, got 0",
+            ),
+            (
+                TrainingArgs {
+                    gradient_accumulation_steps: 0,
+                    ..d()
+                },
+                "gradient_accumulation_steps must be at least 1, got 0",
+            ),
+            (
+                TrainingArgs {
+                    logging_steps: 0,
+                    ..d()
+                },
+                "logging_steps must be at least 1, got 0",
+            ),
+            (
+                TrainingArgs {
+                    save_total_limit: Some(0),
+                    ..d()
+                },
+                "save_total_limit must be at least 1, got 0",
+            ),
+            (
+                TrainingArgs {
+                    unfreeze_every_epochs: Some(0),
+                    ..d()
+                },
+                "unfreeze_every_epochs must be at least 1, got 0",
+            ),
+            (
+                TrainingArgs {
+                    save_strategy: IntervalStrategy::Steps,
+                    save_steps: 0,
+                    ..d()
+                },
+                "save_steps must be at least 1 with save_strategy steps, got 0",
+            ),
+            (
+                TrainingArgs {
+                    eval_strategy: IntervalStrategy::Steps,
+                    eval_steps: Some(0),
+                    ..d()
+                },
+                "eval_steps must be at least 1, got 0",
+            ),
+            (
+                TrainingArgs {
+                    max_steps: Some(5),
+                    warmup_steps: 10,
+                    ..d()
+                },
+                "warmup_steps (10) exceeds max_steps (5)",
+            ),
+            (
+                TrainingArgs {
+                    optim: "adamx".into(),
+                    ..d()
+                },
+                "optim `adamx` is not one of adamw",
+            ),
+            (
+                TrainingArgs {
+                    lr_scheduler_type: "cosin".into(),
+                    ..d()
+                },
+                "lr_scheduler_type `cosin` is not one of constant",
+            ),
+            (
+                TrainingArgs {
+                    freeze_strategy: "half".into(),
+                    ..d()
+                },
+                "freeze_strategy `half` is not one of full",
+            ),
+            (
+                TrainingArgs {
+                    device: "gpu".into(),
+                    ..d()
+                },
+                "device `gpu` is not one of auto, cpu, cuda, cuda:N",
+            ),
+            (
+                TrainingArgs {
+                    class_weights: Some("1,nan".into()),
+                    ..d()
+                },
+                "class_weights: `nan` in `1,nan` is not a finite number >= 0",
+            ),
+            (
+                TrainingArgs {
+                    class_weights: Some("0,0".into()),
+                    ..d()
+                },
+                "class_weights `0,0`: every weight is 0",
+            ),
+            (
+                TrainingArgs {
+                    class_weights: Some("1,-2".into()),
+                    ..d()
+                },
+                "`-2` in `1,-2` is not a finite number >= 0",
+            ),
+        ];
+        for (args, want) in cases {
+            let got = refused(args);
+            assert!(got.contains(want), "want `{want}`, got `{got}`");
+        }
+        // `save_steps 0` is harmless (and allowed) when nothing is saved by steps.
+        TrainingArgs {
+            save_steps: 0,
+            ..d()
+        }
+        .validate()
+        .unwrap();
+        TrainingArgs {
+            class_weights: Some("auto".into()),
+            ..d()
+        }
+        .validate()
+        .unwrap();
+        TrainingArgs {
+            device: "cuda:1".into(),
+            ..d()
+        }
+        .validate()
+        .unwrap();
     }
 }

@@ -5,6 +5,7 @@
 use crate::feature_cache::FeatureSource;
 use crate::image_task::{ImageInput, ImageTask};
 use crate::run_config::{DataConfig, RunConfig, TaskKind};
+use crate::task::Task as _;
 use crate::text_run::{device, resolve_data_file};
 use crate::trainer::{summarize, TrainOutcome, Trainer};
 use crate::EvalResult;
@@ -286,7 +287,9 @@ pub fn run_image(config: &RunConfig) -> Result<ImageRunOutcome> {
     if config.task != TaskKind::ImageCls {
         bail!("run_image runs image-cls runs, not {:?}", config.task);
     }
+    config.validate().map_err(anyhow::Error::msg)?;
     let args = &config.training;
+    let device = device(&args.device)?;
     let out = args.output_dir.clone();
     let start = resolve_vision_model(&config.model)?;
     let (train, validation, test) = load_image_splits(config)?;
@@ -294,6 +297,24 @@ pub fn run_image(config: &RunConfig) -> Result<ImageRunOutcome> {
         bail!("the training split is empty");
     }
     let labels: Vec<String> = train.classes().to_vec();
+    check_classes(config, &labels, &validation, &test)?;
+    crate::task::check_metric_for_best_model(
+        args,
+        &crate::task::classification_metric_names(labels.len()),
+    )?;
+    let class_weights = match &args.class_weights {
+        None => None,
+        Some(spec) => match crate::optim_setup::class_weights_for(spec, &labels)? {
+            Some(w) => Some(w),
+            None => {
+                let mut counts = vec![0usize; labels.len()];
+                for i in 0..train.len() {
+                    counts[train.label(i)] += 1;
+                }
+                Some(ft_optim::loss::balanced_class_weights(&counts)?)
+            }
+        },
+    };
     println!(
         "data: {} train / {} validation / {} test images, classes: {}",
         train.len(),
@@ -302,7 +323,6 @@ pub fn run_image(config: &RunConfig) -> Result<ImageRunOutcome> {
         labels.join(", ")
     );
 
-    let device = device(&args.device)?;
     tch::manual_seed(args.seed as i64);
     let vs = VarStore::new(device);
     let model = VisionModel::new(&vs.root(), &with_classes(&start.config, &labels))?;
@@ -343,10 +363,13 @@ pub fn run_image(config: &RunConfig) -> Result<ImageRunOutcome> {
         labels.clone(),
         LossOptions {
             label_smoothing: args.label_smoothing_factor,
-            class_weights: None,
+            class_weights,
         },
     );
+    task.loss_options.check(labels.len())?;
     task.model.set_labels(&labels)?;
+    // A freezing plan that cannot apply is refused before features are computed or training.
+    crate::optim_setup::freeze_plan(args, task.layer_groups())?;
 
     let mut cache_seconds = None;
     let eval_loader = |s: Option<Arc<dyn BatchSource>>| -> Result<Option<Loader>> {
@@ -463,6 +486,62 @@ pub fn run_image(config: &RunConfig) -> Result<ImageRunOutcome> {
     })
 }
 
+/// An image classifier needs two classes or more, and its validation and test images must use
+/// the training classes in the same order (or the first of them): their label ids index the
+/// same outputs. (Separate
+/// folders with other sub-folders would otherwise be scored against the wrong class names.)
+fn check_classes(
+    config: &RunConfig,
+    labels: &[String],
+    validation: &ImageDataset,
+    test: &ImageDataset,
+) -> Result<()> {
+    let data = &config.data;
+    if labels.len() < 2 {
+        bail!(
+            "the training images of {} have one class only ({}): a classifier needs at least \
+             two (check the class sub-folders or `classes`)",
+            data.train_file.display(),
+            labels
+                .first()
+                .map(|l| format!("`{l}`"))
+                .unwrap_or_else(|| "none".into())
+        );
+    }
+    for (split, d, file) in [
+        ("validation", validation, &data.validation_file),
+        ("test", test, &data.test_file),
+    ] {
+        // Ids are positions in the class list: the same class list, or a prefix of it (a
+        // test set without the last class), means the same ids.
+        if d.is_empty() || labels.starts_with(d.classes()) {
+            continue;
+        }
+        let unseen: Vec<&str> = d
+            .classes()
+            .iter()
+            .filter(|c| !labels.contains(c))
+            .map(String::as_str)
+            .collect();
+        let source = file
+            .as_ref()
+            .map(|f| f.display().to_string())
+            .unwrap_or_else(|| data.train_file.display().to_string());
+        bail!(
+            "the {split} images of {source} have the classes {} but the training images {}{}: \
+             give both the same class sub-folders, or `classes` to pick the common ones",
+            d.classes().join(", "),
+            labels.join(", "),
+            if unseen.is_empty() {
+                String::new()
+            } else {
+                format!(" (never in training: {})", unseen.join(", "))
+            }
+        );
+    }
+    Ok(())
+}
+
 fn loader(
     source: Arc<dyn BatchSource>,
     sampler: Sampler,
@@ -510,5 +589,57 @@ mod tests {
             .unwrap()
             .to_string();
         assert!(err.contains("weights") && err.contains("resnet18"), "{err}");
+    }
+
+    /// A folder-per-class image root (the files are never decoded here).
+    fn folder(root: &Path, classes: &[&str]) -> ImageDataset {
+        for c in classes {
+            std::fs::create_dir_all(root.join(c)).unwrap();
+            std::fs::write(root.join(c).join("a.png"), b"").unwrap();
+        }
+        ImageDataset::folder(root).unwrap()
+    }
+
+    #[test]
+    fn one_class_and_mismatched_class_folders_are_refused() {
+        let tmp = tempfile::tempdir().unwrap();
+        let mut config: RunConfig = serde_json::from_value(json!({
+            "task": "image-cls", "model": "resnet18",
+            "data": {"train_file": "pets/train", "validation_file": "pets/val"}
+        }))
+        .unwrap();
+        let train = folder(&tmp.path().join("train"), &["cat", "dog"]);
+        let labels = train.classes().to_vec();
+        let empty = train.subset_seeded(0, 0).unwrap();
+
+        let one = folder(&tmp.path().join("one"), &["cat"]);
+        let e = check_classes(&config, one.classes(), &empty, &empty)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("the training images of pets/train have one class only (`cat`)"),
+            "{e}"
+        );
+
+        // The same classes, or the first of them (same ids), are fine.
+        check_classes(&config, &labels, &train, &one).unwrap();
+        let fox = folder(&tmp.path().join("fox"), &["cat", "dog", "fox"]);
+        let e = check_classes(&config, &labels, &fox, &empty)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("the validation images of pets/val have the classes cat, dog, fox but the training images cat, dog (never in training: fox)"),
+            "{e}"
+        );
+        // `dog` alone would be id 0, which the model reads as `cat`.
+        let dog = folder(&tmp.path().join("dog"), &["dog"]);
+        config.data.test_file = Some("pets/test".into());
+        let e = check_classes(&config, &labels, &empty, &dog)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("the test images of pets/test have the classes dog"),
+            "{e}"
+        );
     }
 }

@@ -47,9 +47,9 @@ impl ImageTask {
         })
     }
 
-    fn loss_of(&self, logits: &Tensor, labels: &Tensor) -> LossSum {
-        let (sum, count) = cross_entropy_sum(logits, labels, &self.loss_options);
-        LossSum { sum, count }
+    fn loss_of(&self, logits: &Tensor, labels: &Tensor) -> Result<LossSum> {
+        let (sum, count) = cross_entropy_sum(logits, labels, &self.loss_options)?;
+        Ok(LossSum { sum, count })
     }
 }
 
@@ -68,7 +68,11 @@ impl Task for ImageTask {
             }
         }
         let logits = self.logits(batch, modes)?;
-        Ok(self.loss_of(&logits, batch.require("labels")?))
+        self.loss_of(&logits, batch.require("labels")?)
+    }
+
+    fn metric_names(&self) -> Vec<&'static str> {
+        crate::task::classification_metric_names(self.labels.len())
     }
 
     fn new_evaluation(&self) -> Result<Evaluation> {
@@ -84,7 +88,7 @@ impl Task for ImageTask {
         let modes = GroupModes::all(self.layer_groups().len(), false);
         let logits = tch::no_grad(|| self.logits(batch, &modes))?;
         let labels = batch.require("labels")?;
-        let loss = self.loss_of(&logits, labels);
+        let loss = self.loss_of(&logits, labels)?;
         ev.add_loss(loss.sum.double_value(&[]), loss.count);
         if let Metrics::Classification(acc) = &mut ev.metrics {
             acc.update_logits(&to_vec_f32(&logits)?, &to_vec_i64(labels)?)?;

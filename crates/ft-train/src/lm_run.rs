@@ -8,7 +8,7 @@
 //! training, validation and BPE; their perplexity is reported before and after training.
 use crate::lm_task::LmTask;
 use crate::run_config::{RunConfig, TaskKind};
-use crate::text_run::{device, resolve_data_file, resolve_model};
+use crate::text_run::{device, resolve_data_file, resolve_max_length, resolve_model};
 use crate::transfer::{fit_and_compare, write_results, Start};
 use crate::TrainOutcome;
 use anyhow::{bail, Context, Result};
@@ -113,6 +113,9 @@ fn loader(
     ))
 }
 
+/// The context of a `scratch` GPT-2 whose `model_config` does not set `n_positions`.
+const SCRATCH_POSITIONS: i64 = 64;
+
 /// The tokenizer, architecture and weights to start from.
 fn start(
     config: &RunConfig,
@@ -120,6 +123,19 @@ fn start(
     out: &Path,
 ) -> Result<(Tokenizer, Gpt2Config, Option<PathBuf>)> {
     if config.model == "scratch" {
+        // The context length is known before the BPE is trained: check it first.
+        let positions = config
+            .model_config
+            .as_ref()
+            .and_then(|v| v.get("n_positions"))
+            .and_then(serde_json::Value::as_i64)
+            .unwrap_or(SCRATCH_POSITIONS);
+        resolve_max_length(
+            config.data.max_length,
+            positions,
+            "n_positions",
+            Path::new("model_config"),
+        )?;
         let vocab = config.data.bpe_vocab_size.unwrap_or(4000);
         let texts: Vec<&str> = train.iter().map(text).collect();
         let tok = train_bpe_to(out, &texts, &BpeOptions::new(vocab))?;
@@ -134,7 +150,7 @@ fn start(
         for key in ["bos_token_id", "eos_token_id"] {
             v[key] = eos.into();
         }
-        let base = Gpt2Config::small(tok.vocab_size() as i64, 64, 128, 2, 4, eos);
+        let base = Gpt2Config::small(tok.vocab_size() as i64, SCRATCH_POSITIONS, 128, 2, 4, eos);
         let mut merged = serde_json::to_value(&base)?;
         if let (Some(m), Some(o)) = (merged.as_object_mut(), v.as_object()) {
             m.extend(o.clone());
@@ -146,6 +162,7 @@ fn start(
     let dir = resolve_model(&config.model)?;
     let tok = Tokenizer::from_dir(&dir)?;
     let cfg = Gpt2Config::from_dir(&dir)?;
+    resolve_max_length(config.data.max_length, cfg.n_positions, "n_positions", &dir)?;
     if tok.vocab_size() as i64 > cfg.vocab_size {
         bail!(
             "the tokenizer of {} has {} tokens but the model has {} embeddings",
@@ -179,10 +196,12 @@ pub fn run_lm(config: &RunConfig) -> Result<LmRunOutcome> {
     if config.task != TaskKind::CausalLm {
         bail!("run_lm runs causal-lm runs, not {:?}", config.task);
     }
+    config.validate().map_err(anyhow::Error::msg)?;
     let args = &config.training;
+    crate::task::check_metric_for_best_model(args, LmTask::METRIC_NAMES)?;
+    let device = device(&args.device)?;
     let out = args.output_dir.clone();
     std::fs::create_dir_all(&out)?;
-    let device = device(&args.device)?;
     let (train, validation, test) = documents(config)?;
     println!(
         "data: {} train / {} validation / {} held-out test documents",
@@ -197,7 +216,11 @@ pub fn run_lm(config: &RunConfig) -> Result<LmRunOutcome> {
         std::fs::copy(&src, out.join("tokenizer.json"))
             .with_context(|| format!("copying {}", src.display()))?;
     }
-    let block = config.data.max_length.min(cfg.n_positions as usize);
+    // `start` checked that a max_length given fits the context; the default is capped at it.
+    let block = match config.data.max_length {
+        Some(n) => n,
+        None => crate::run_config::DEFAULT_MAX_LENGTH.min(cfg.n_positions.max(0) as usize),
+    };
     let (bs, ebs, seed) = (
         args.per_device_train_batch_size,
         args.per_device_eval_batch_size,

@@ -39,11 +39,15 @@ impl LmTask {
 
     /// The summed loss over every predicted token (each position but the last of a row, minus
     /// labels of -100) and that token count.
-    fn loss_of(&self, logits: &Tensor, labels: &Tensor) -> LossSum {
+    fn loss_of(&self, logits: &Tensor, labels: &Tensor) -> Result<LossSum> {
         let (logits, labels) = shift_for_causal_lm(logits, labels);
-        let (sum, count) = cross_entropy_sum(&logits, &labels, &self.loss_options);
-        LossSum { sum, count }
+        let (sum, count) = cross_entropy_sum(&logits, &labels, &self.loss_options)?;
+        Ok(LossSum { sum, count })
     }
+
+    /// What a perplexity evaluation reports (see [`Task::metric_names`]).
+    pub const METRIC_NAMES: &'static [&'static str] =
+        &["loss", "nll", "perplexity", "bits_per_dim"];
 }
 
 impl Task for LmTask {
@@ -53,7 +57,11 @@ impl Task for LmTask {
 
     fn loss(&self, batch: &TensorBatch, modes: &GroupModes) -> Result<LossSum> {
         let logits = self.logits(batch, modes)?;
-        Ok(self.loss_of(&logits, batch.require("labels")?))
+        self.loss_of(&logits, batch.require("labels")?)
+    }
+
+    fn metric_names(&self) -> Vec<&'static str> {
+        LmTask::METRIC_NAMES.to_vec()
     }
 
     fn new_evaluation(&self) -> Result<Evaluation> {
@@ -69,7 +77,7 @@ impl Task for LmTask {
         let modes = GroupModes::all(self.layer_groups().len(), false);
         let loss = tch::no_grad(|| -> Result<LossSum> {
             let logits = self.logits(batch, &modes)?;
-            Ok(self.loss_of(&logits, batch.require("labels")?))
+            self.loss_of(&logits, batch.require("labels")?)
         })?;
         let sum = loss.sum.double_value(&[]);
         ev.add_loss(sum, loss.count);

@@ -7,9 +7,58 @@ use ft_optim::freeze::{FreezePlan, FreezeStrategy};
 use ft_optim::groups::ParamGroup;
 use ft_optim::groups::{param_groups as build_groups, GroupConfig};
 use ft_optim::l2sp::L2Sp;
+use ft_optim::loss::ClassWeights;
 use ft_optim::optimizer::{Adam, AdamW, AdamWConfig, Optimizer, Sgd, SgdConfig};
 use ft_optim::schedule::{Schedule, ScheduleKind};
 use tch::nn::VarStore;
+
+/// The values `optim` takes.
+pub const OPTIMIZERS: &[&str] = &["adamw", "adamw_torch", "adam", "sgd"];
+/// The values `lr_scheduler_type` takes.
+pub const SCHEDULES: &[&str] = &[
+    "constant",
+    "constant_with_warmup",
+    "linear",
+    "cosine",
+    "cosine_with_restarts",
+];
+/// The values `freeze_strategy` takes (`linear_probe` is accepted for `linear-probe`).
+pub const FREEZE_STRATEGIES: &[&str] =
+    &["full", "partial", "linear-probe", "linear_probe", "gradual"];
+
+/// `class_weights` as given (`auto` or `w1,w2,...`), checked as far as the config allows:
+/// numbers, finite, >= 0, and not all zero (a loss whose every target weighs 0 divides 0 by 0).
+/// Whether there is one weight per class is checked once the classes are known
+/// ([`class_weights_for`]).
+pub fn parse_class_weights(spec: &str) -> Result<ClassWeights, String> {
+    // ft-optim's message names class_weights and the text already.
+    let weights = ClassWeights::parse(spec).map_err(|e| e.to_string())?;
+    if let ClassWeights::Explicit(w) = &weights {
+        if w.iter().all(|&x| x == 0.0) {
+            return Err(format!(
+                "class_weights `{spec}`: every weight is 0, so no example would count in the loss"
+            ));
+        }
+    }
+    Ok(weights)
+}
+
+/// The explicit class weights of `spec` for a task with these classes (in id order), or an
+/// error naming the number given and the classes (`auto` gives `None`: the job computes it from
+/// the label counts).
+pub fn class_weights_for(spec: &str, classes: &[String]) -> Result<Option<Vec<f64>>> {
+    match parse_class_weights(spec).map_err(anyhow::Error::msg)? {
+        ClassWeights::Auto => Ok(None),
+        ClassWeights::Explicit(w) if w.len() == classes.len() => Ok(Some(w)),
+        ClassWeights::Explicit(w) => bail!(
+            "class_weights `{spec}` gives {} weights but the task has {} classes ({}): give one \
+             weight per class, in this order",
+            w.len(),
+            classes.len(),
+            classes.join(", ")
+        ),
+    }
+}
 
 pub fn freeze_plan(args: &TrainingArgs, groups: &[LayerGroup]) -> Result<FreezePlan> {
     let strategy = match args.freeze_strategy.as_str() {
@@ -88,7 +137,12 @@ pub fn schedule(args: &TrainingArgs, total_steps: usize) -> Result<Schedule> {
     } else {
         Schedule::warmup_from_ratio(args.warmup_ratio, total_steps)
     };
-    Ok(Schedule::new(kind, args.learning_rate, warmup, total_steps))
+    Ok(Schedule::try_new(
+        kind,
+        args.learning_rate,
+        warmup,
+        total_steps,
+    )?)
 }
 
 /// L2-SP anchored at the weights the run starts from, over every parameter except the new head

@@ -54,9 +54,8 @@ fn d_text() -> String {
 fn d_label() -> String {
     "label".into()
 }
-fn d_max_len() -> usize {
-    128
-}
+/// Tokens per example when `max_length` is not given (capped at the model's positions).
+pub const DEFAULT_MAX_LENGTH: usize = 128;
 
 /// Where the examples come from and how they are split and tokenized.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -99,8 +98,11 @@ pub struct DataConfig {
     pub validation_fraction: Option<f64>,
     #[serde(default)]
     pub test_fraction: Option<f64>,
-    #[serde(default = "d_max_len")]
-    pub max_length: usize,
+    /// Tokens per example (special tokens included); for causal-lm, the block length. When
+    /// absent: [`DEFAULT_MAX_LENGTH`], or the model's position count when that is smaller. A
+    /// value given that exceeds the model's positions is refused. Runs record the value used.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_length: Option<usize>,
 
     // Image tasks.
     /// The IDX labels file belonging to `train_file` (Fashion-MNIST); likewise for the
@@ -173,4 +175,349 @@ pub struct RunConfig {
     pub data: DataConfig,
     #[serde(default)]
     pub training: TrainingArgs,
+}
+
+/// Whether a task is one of the BERT text tasks (seq-cls, token-cls, regression).
+fn is_text(task: TaskKind) -> bool {
+    matches!(
+        task,
+        TaskKind::SeqCls | TaskKind::TokenCls | TaskKind::Regression
+    )
+}
+
+/// Whether a task's loss is a cross-entropy over classes (class weights and label smoothing
+/// apply to it).
+fn has_classes(task: TaskKind) -> bool {
+    matches!(
+        task,
+        TaskKind::SeqCls | TaskKind::TokenCls | TaskKind::ImageCls
+    )
+}
+
+impl RunConfig {
+    /// Every check that needs nothing but the config: [`TrainingArgs::validate`], then the data
+    /// options ([`DataConfig::validate`]) and the training options that only some tasks take.
+    /// `ft train` calls it before it opens any file; each job calls it again first thing, so a
+    /// library caller gets the same messages.
+    pub fn validate(&self) -> Result<(), String> {
+        self.training.validate()?;
+        self.data.validate(self.task, &self.training)?;
+        let args = &self.training;
+        if !has_classes(self.task) {
+            if let Some(w) = &args.class_weights {
+                return Err(format!(
+                    "class_weights (`{w}`) applies to seq-cls, token-cls and image-cls; a {} \
+                     run has no classes",
+                    self.task
+                ));
+            }
+            if args.label_smoothing_factor != 0.0 {
+                return Err(format!(
+                    "label_smoothing_factor ({}) applies to seq-cls, token-cls and image-cls; a \
+                     {} run has no class labels to smooth",
+                    args.label_smoothing_factor, self.task
+                ));
+            }
+        }
+        Ok(())
+    }
+}
+
+impl std::fmt::Display for TaskKind {
+    /// The kebab-case name used in configs and `--task` (`seq-cls`, `image-cls`, ...).
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let name = match self {
+            TaskKind::SeqCls => "seq-cls",
+            TaskKind::TokenCls => "token-cls",
+            TaskKind::Regression => "regression",
+            TaskKind::ImageCls => "image-cls",
+            TaskKind::Vae => "vae",
+            TaskKind::CausalLm => "causal-lm",
+        };
+        f.write_str(name)
+    }
+}
+
+impl DataConfig {
+    /// The data options of a `task` run, checked without reading any file: fractions in range
+    /// and leaving rows to train on, sizes and lengths of at least 1, known formats, a label
+    /// map that parses, and validation data whenever `training` evaluates.
+    pub fn validate(&self, task: TaskKind, training: &TrainingArgs) -> Result<(), String> {
+        for (key, value) in [
+            ("validation_fraction", self.validation_fraction),
+            ("test_fraction", self.test_fraction),
+        ] {
+            if let Some(f) = value {
+                if !(f.is_finite() && (0.0..1.0).contains(&f)) {
+                    return Err(format!("{key} must be in [0, 1), got {f}"));
+                }
+            }
+        }
+        // The shares split off the training file, as the readers compute them.
+        let share = |file: &Option<PathBuf>, fraction: Option<f64>| match file {
+            Some(_) => 0.0,
+            None => fraction.unwrap_or(0.1),
+        };
+        let (validation, test) = (
+            share(&self.validation_file, self.validation_fraction),
+            share(&self.test_file, self.test_fraction),
+        );
+        let fractions_used = task != TaskKind::CausalLm && self.train_size.is_none();
+        if fractions_used && validation + test >= 1.0 - 1e-9 {
+            return Err(format!(
+                "validation_fraction ({validation}) + test_fraction ({test}) = {} leaves no \
+                 rows to train on: the two must add up to less than 1",
+                validation + test
+            ));
+        }
+        if self.train_size == Some(0) {
+            return Err("train_size must be at least 1, got 0".into());
+        }
+        if is_text(task)
+            && self.train_size.is_none()
+            && (self.validation_size.is_some() || self.test_size.is_some())
+        {
+            return Err(format!(
+                "validation_size / test_size split the training file by counts, which needs \
+                 train_size too for a {task} run (or give validation_fraction / test_fraction)"
+            ));
+        }
+        if matches!(task, TaskKind::ImageCls | TaskKind::Vae) {
+            for (key, value) in [
+                ("image_size", self.image_size),
+                ("cache_views", self.cache_views),
+            ] {
+                if value == Some(0) {
+                    return Err(format!("{key} must be at least 1, got 0"));
+                }
+            }
+        } else if let Some(n) = self.max_length.filter(|&n| n < 2) {
+            return Err(format!(
+                "max_length must be at least 2 tokens (special tokens included), got {n}"
+            ));
+        }
+        if task == TaskKind::CausalLm {
+            if let Some(v) = self.bpe_vocab_size {
+                // Byte-level BPE: the 256 byte symbols and <|endoftext|> come first.
+                if v < 257 {
+                    return Err(format!(
+                        "bpe_vocab_size must be at least 257 (the 256 byte symbols and \
+                         <|endoftext|>), got {v}"
+                    ));
+                }
+            }
+            if self.held_out_label.is_some() && self.test_size.is_none() {
+                return Err(
+                    "held_out_label needs test_size (how many documents to hold out)".into(),
+                );
+            }
+        }
+        if let Some(format) = &self.format {
+            let allowed: &[&str] = match task {
+                TaskKind::ImageCls | TaskKind::Vae => &["folder", "idx", "pixel-csv"],
+                TaskKind::CausalLm => &["csv", "tsv", "jsonl"],
+                _ => &["csv", "tsv", "jsonl", "conll", "folder"],
+            };
+            if !allowed.contains(&format.as_str()) {
+                return Err(format!(
+                    "format `{format}` is not one of {} (for a {task} run)",
+                    allowed.join(", ")
+                ));
+            }
+        }
+        if let Some(map) = &self.label_map {
+            ft_data::text::LabelFilter::parse(map).map_err(|e| format!("label_map: {e}"))?;
+        }
+        if training.eval_strategy != crate::args::IntervalStrategy::No {
+            if let Some(why) = self.no_validation_data(task) {
+                return Err(format!(
+                    "eval_strategy is {:?} but the run has no validation data: {why} (give \
+                     validation_file, a validation size or fraction, or eval_strategy no)",
+                    training.eval_strategy
+                ));
+            }
+        }
+        Ok(())
+    }
+
+    /// Why the run surely has no validation split, when the config alone says so.
+    fn no_validation_data(&self, task: TaskKind) -> Option<String> {
+        if self.validation_file.is_some() {
+            return None;
+        }
+        match task {
+            TaskKind::CausalLm => match self.validation_size {
+                None | Some(0) => Some("validation_size is 0 or not set".into()),
+                Some(_) => None,
+            },
+            _ if self.validation_size == Some(0) => Some("validation_size is 0".into()),
+            _ if is_text(task) && self.train_size.is_some() && self.validation_size.is_none() => {
+                Some("train_size is set and validation_size is not".into())
+            }
+            _ if self.validation_fraction == Some(0.0) && self.validation_size.is_none() => {
+                Some("validation_fraction is 0".into())
+            }
+            _ => None,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::args::IntervalStrategy;
+
+    fn config(task: TaskKind, data: serde_json::Value) -> RunConfig {
+        let mut data = data;
+        data["train_file"] = "train.csv".into();
+        serde_json::from_value(serde_json::json!({
+            "task": task,
+            "model": "m",
+            "data": data,
+        }))
+        .unwrap()
+    }
+
+    fn refused(c: &RunConfig) -> String {
+        c.validate().expect_err("should be refused")
+    }
+
+    #[test]
+    fn data_values_are_checked_before_any_file_is_read() {
+        use serde_json::json;
+        let seq = TaskKind::SeqCls;
+        for (task, data, want) in [
+            (
+                seq,
+                json!({"validation_fraction": 1.5}),
+                "validation_fraction must be in [0, 1), got 1.5",
+            ),
+            (
+                seq,
+                json!({"test_fraction": -0.1}),
+                "test_fraction must be in [0, 1), got -0.1",
+            ),
+            (
+                seq,
+                json!({"validation_fraction": 0.6, "test_fraction": 0.5}),
+                "validation_fraction (0.6) + test_fraction (0.5) = 1.1 leaves no rows to train on",
+            ),
+            (
+                TaskKind::ImageCls,
+                json!({"validation_fraction": 0.9}),
+                "validation_fraction (0.9) + test_fraction (0.1) = 1 leaves no rows",
+            ),
+            (
+                seq,
+                json!({"train_size": 0}),
+                "train_size must be at least 1, got 0",
+            ),
+            (
+                seq,
+                json!({"validation_size": 10}),
+                "needs train_size too for a seq-cls run",
+            ),
+            (
+                seq,
+                json!({"max_length": 0}),
+                "max_length must be at least 2 tokens (special tokens included), got 0",
+            ),
+            (
+                TaskKind::ImageCls,
+                json!({"image_size": 0}),
+                "image_size must be at least 1, got 0",
+            ),
+            (
+                TaskKind::ImageCls,
+                json!({"cache_views": 0}),
+                "cache_views must be at least 1, got 0",
+            ),
+            (
+                TaskKind::CausalLm,
+                json!({"bpe_vocab_size": 100}),
+                "bpe_vocab_size must be at least 257",
+            ),
+            (
+                TaskKind::CausalLm,
+                json!({"held_out_label": "fresh"}),
+                "held_out_label needs test_size",
+            ),
+            (
+                seq,
+                json!({"format": "xlsx"}),
+                "format `xlsx` is not one of csv, tsv, jsonl, conll, folder",
+            ),
+            (
+                TaskKind::ImageCls,
+                json!({"format": "csv"}),
+                "format `csv` is not one of folder, idx, pixel-csv",
+            ),
+        ] {
+            let got = refused(&config(task, data));
+            assert!(got.contains(want), "want `{want}`, got `{got}`");
+        }
+        // A separate validation file takes validation_fraction out of the sum.
+        config(
+            seq,
+            json!({"validation_file": "v.csv", "test_fraction": 0.5}),
+        )
+        .validate()
+        .unwrap();
+        // Images split by counts alone.
+        config(TaskKind::ImageCls, json!({"validation_size": 10}))
+            .validate()
+            .unwrap();
+        // Image tasks do not tokenize: max_length is not theirs to check.
+        config(TaskKind::Vae, json!({"max_length": 0}))
+            .validate()
+            .unwrap();
+    }
+
+    #[test]
+    fn task_specific_options_and_evaluation_without_data_are_refused() {
+        use serde_json::json;
+        let mut c = config(TaskKind::Regression, json!({}));
+        c.training.class_weights = Some("1,2".into());
+        assert!(refused(&c).contains(
+            "class_weights (`1,2`) applies to seq-cls, token-cls and image-cls; a regression run"
+        ));
+        let mut c = config(TaskKind::Vae, json!({}));
+        c.training.label_smoothing_factor = 0.1;
+        assert!(refused(&c).contains("label_smoothing_factor (0.1) applies to"));
+
+        let mut c = config(TaskKind::SeqCls, json!({"train_size": 100}));
+        c.training.eval_strategy = IntervalStrategy::Epoch;
+        let e = refused(&c);
+        assert!(
+            e.contains(
+                "eval_strategy is Epoch but the run has no validation data: train_size is set"
+            ),
+            "{e}"
+        );
+        let mut c = config(TaskKind::SeqCls, json!({"validation_fraction": 0.0}));
+        c.training.eval_strategy = IntervalStrategy::Steps;
+        assert!(refused(&c).contains("validation_fraction is 0"));
+        let mut c = config(TaskKind::CausalLm, json!({}));
+        c.training.eval_strategy = IntervalStrategy::Steps;
+        assert!(refused(&c).contains("validation_size is 0 or not set"));
+        // The training arguments are validated too.
+        let mut c = config(TaskKind::SeqCls, json!({}));
+        c.training.max_steps = Some(0);
+        assert!(refused(&c).contains("max_steps must be at least 1"));
+        config(TaskKind::SeqCls, json!({})).validate().unwrap();
+    }
+
+    #[test]
+    fn task_kinds_display_as_written_in_configs() {
+        for kind in [
+            TaskKind::SeqCls,
+            TaskKind::TokenCls,
+            TaskKind::Regression,
+            TaskKind::ImageCls,
+            TaskKind::Vae,
+            TaskKind::CausalLm,
+        ] {
+            assert_eq!(kind.to_string().parse::<TaskKind>().unwrap(), kind);
+        }
+    }
 }

@@ -43,11 +43,11 @@ pub fn is_image_run(dir: &Path) -> bool {
 }
 
 impl SavedImageRun {
+    /// Opens an image-cls run directory. A run of another kind, or a directory that is no run,
+    /// is refused in one line naming what it is.
     pub fn open(dir: &Path, device: tch::Device) -> Result<SavedImageRun> {
+        crate::saved_run::require_kind(dir, &[TaskKind::ImageCls], "an image-cls run")?;
         let config = crate::run_files::read_run_config(dir)?;
-        if config.task != TaskKind::ImageCls {
-            bail!("{} is not an image classification run", dir.display());
-        }
         let vision_config = VisionConfig::from_dir(dir)?;
         let labels = vision_config.labels().unwrap_or_default();
         let vs = VarStore::new(device);

@@ -1,8 +1,9 @@
 //! A `Task` is everything model-specific the loop needs: a loss, predictions for the metrics,
 //! and how to save. The loop itself knows nothing about BERT or images.
+use crate::args::TrainingArgs;
 use crate::batch::TensorBatch;
 use crate::evaluation::Evaluation;
-use anyhow::Result;
+use anyhow::{bail, Result};
 use ft_data::HostBatch;
 use ft_models::{GroupModes, LayerGroup};
 use std::path::Path;
@@ -31,6 +32,11 @@ pub trait Task {
         host: &HostBatch,
         evaluation: &mut Evaluation,
     ) -> Result<()>;
+    /// Every metric name an evaluation of this task can report (`loss` included), without the
+    /// `eval_` prefix. The jobs check `metric_for_best_model` against it before training starts
+    /// ([`check_metric_for_best_model`]), so a typo fails at once rather than at the first
+    /// evaluation.
+    fn metric_names(&self) -> Vec<&'static str>;
     /// Writes the model in its upstream layout (e.g. HF `config.json` + `model.safetensors`).
     fn save(&self, vs: &VarStore, dir: &Path) -> Result<()>;
 
@@ -50,5 +56,75 @@ pub trait Task {
     /// per-epoch artefacts such as the VAE's sample grids. Most tasks do nothing.
     fn on_epoch_end(&self, _epoch: usize, _output_dir: &Path) -> Result<()> {
         Ok(())
+    }
+}
+
+/// What a classification evaluation of `classes` classes reports: accuracy, micro / macro /
+/// weighted precision, recall and F1, log loss, and ROC AUC for two classes.
+pub fn classification_metric_names(classes: usize) -> Vec<&'static str> {
+    let mut names = vec![
+        "loss",
+        "accuracy",
+        "precision_micro",
+        "recall_micro",
+        "f1_micro",
+        "precision_macro",
+        "recall_macro",
+        "f1_macro",
+        "precision_weighted",
+        "recall_weighted",
+        "f1_weighted",
+        "log_loss",
+    ];
+    if classes == 2 {
+        names.push("roc_auc");
+    }
+    names
+}
+
+/// Errors, listing the allowed names, when `metric_for_best_model` (with or without its `eval_`
+/// prefix) is not among `names`, the metrics the task's evaluation reports. `None` is fine: the
+/// default, `loss`, every task reports.
+pub fn check_metric_for_best_model(args: &TrainingArgs, names: &[&str]) -> Result<()> {
+    if args.metric_for_best_model.is_none() {
+        return Ok(());
+    }
+    let metric = args.best_metric();
+    if !names.contains(&metric.as_str()) {
+        bail!(
+            "metric_for_best_model `{}` is not a metric of this task; its evaluation reports: {}",
+            args.metric_for_best_model.as_deref().unwrap_or_default(),
+            names.join(", ")
+        );
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn metric_for_best_model_is_checked_against_the_task() {
+        let args = |m: &str| TrainingArgs {
+            metric_for_best_model: Some(m.into()),
+            ..Default::default()
+        };
+        let names = classification_metric_names(2);
+        check_metric_for_best_model(&args("eval_accuracy"), &names).unwrap();
+        check_metric_for_best_model(&args("roc_auc"), &names).unwrap();
+        check_metric_for_best_model(&TrainingArgs::default(), &[]).unwrap();
+        let e = check_metric_for_best_model(&args("accurcy"), &names)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("metric_for_best_model `accurcy`")
+                && e.contains("accuracy, precision_micro"),
+            "{e}"
+        );
+        let e = check_metric_for_best_model(&args("roc_auc"), &classification_metric_names(3))
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("`roc_auc`"), "{e}");
     }
 }

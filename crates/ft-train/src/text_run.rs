@@ -2,6 +2,7 @@
 //! build BERT with a fresh head on the pretrained encoder, train, evaluate on the test split,
 //! and leave a self-describing run directory. `ft train` is a thin wrapper around [`run_text`].
 use crate::run_config::{DataConfig, RunConfig, TaskKind};
+use crate::task::Task as _;
 use crate::text_task::TextTask;
 use crate::trainer::{summarize, TrainOutcome, Trainer};
 use crate::EvalResult;
@@ -195,32 +196,166 @@ pub(crate) fn bert_task(kind: TaskKind, labels: usize) -> Result<BertTask> {
     })
 }
 
-/// The device named by `spec` (`auto`, `cpu`, `cuda`, `cuda:N`).
-pub fn device(spec: &str) -> Result<tch::Device> {
-    Ok(match spec {
-        "auto" => tch::Device::cuda_if_available(),
+/// `device` as written (`auto`, `cpu`, `cuda`, `cuda:N`), without looking at the hardware:
+/// `None` for `auto`. [`TrainingArgs::validate`](crate::TrainingArgs::validate) uses it for the
+/// spelling; [`device`] also checks that the GPU is there.
+pub fn parse_device(spec: &str) -> std::result::Result<Option<tch::Device>, String> {
+    Ok(Some(match spec {
+        "auto" => return Ok(None),
         "cpu" => tch::Device::Cpu,
         "cuda" => tch::Device::Cuda(0),
         s => match s.strip_prefix("cuda:").and_then(|n| n.parse().ok()) {
             Some(n) => tch::Device::Cuda(n),
-            None => bail!("device `{s}` is not one of auto, cpu, cuda, cuda:N"),
+            None => {
+                return Err(format!(
+                    "device `{s}` is not one of auto, cpu, cuda, cuda:N"
+                ))
+            }
         },
-    })
+    }))
+}
+
+/// The device named by `spec` (`auto`, `cpu`, `cuda`, `cuda:N`). A CUDA device that is not
+/// there is an error saying so (and how many there are), not a libtorch panic at the first
+/// tensor.
+pub fn device(spec: &str) -> Result<tch::Device> {
+    match parse_device(spec).map_err(anyhow::Error::msg)? {
+        None => Ok(tch::Device::cuda_if_available()),
+        Some(tch::Device::Cuda(n)) => {
+            let count = if tch::Cuda::is_available() {
+                tch::Cuda::device_count().max(0) as usize
+            } else {
+                0
+            };
+            if count == 0 {
+                bail!(
+                    "device `{spec}`: no CUDA device is visible (no GPU, no driver, or a CPU-only \
+                     libtorch); use --device cpu or auto"
+                );
+            }
+            if n >= count {
+                bail!(
+                    "device `{spec}`: there {} {count} CUDA device{} (cuda:0{})",
+                    if count == 1 { "is" } else { "are" },
+                    if count == 1 { "" } else { "s" },
+                    if count == 1 {
+                        String::new()
+                    } else {
+                        format!(" to cuda:{}", count - 1)
+                    }
+                );
+            }
+            Ok(tch::Device::Cuda(n))
+        }
+        Some(d) => Ok(d),
+    }
+}
+
+/// The tokens per example of a run: `max_length` as given, refused (naming both numbers) when
+/// it exceeds the model's position embeddings (`key` in `config.json`) — a longer row would
+/// index past the position table in the middle of a run ("index out of range in self"); when
+/// not given, [`DEFAULT_MAX_LENGTH`](crate::run_config::DEFAULT_MAX_LENGTH) capped at the
+/// positions.
+pub(crate) fn resolve_max_length(
+    max_length: Option<usize>,
+    positions: i64,
+    key: &str,
+    model_dir: &Path,
+) -> Result<usize> {
+    let positions_u = positions.max(0) as usize;
+    match max_length {
+        None => Ok(crate::run_config::DEFAULT_MAX_LENGTH.min(positions_u)),
+        Some(n) if n > positions_u => bail!(
+            "max_length {n} exceeds the {positions} positions of the model in {} ({key} in \
+             its config.json): use --max-length {positions} or less",
+            model_dir.display()
+        ),
+        Some(n) => Ok(n),
+    }
+}
+
+/// Errors naming the depth when `freeze_strategy partial` asks to freeze more layer groups
+/// above the embeddings than the model has (`depth`, described by `what`: where it comes from).
+pub(crate) fn check_freeze_layers(
+    args: &crate::TrainingArgs,
+    depth: i64,
+    what: &str,
+    model_dir: &Path,
+) -> Result<()> {
+    if args.freeze_strategy == "partial" && args.freeze_layers as i64 > depth {
+        bail!(
+            "freeze_layers {} exceeds the depth of the model in {}: it has {depth} layer \
+             groups above the embeddings ({what}), and its head must train",
+            args.freeze_layers,
+            model_dir.display()
+        );
+    }
+    Ok(())
+}
+
+/// The labels of `examples` that `labels` (built from the training split) lacks, each with the
+/// place it was first read: such a split cannot be scored by a model that never saw the class.
+pub(crate) fn check_split_labels(
+    labels: &LabelMap,
+    split: &str,
+    examples: &[Example],
+) -> Result<()> {
+    labels.check_split(split, examples)?;
+    Ok(())
 }
 
 /// The whole job. The output directory ends up holding the fine-tuned model in HF's layout
 /// plus `metrics.json`, `run.json`, `training_args.json`, `train_log.jsonl` and checkpoints.
 pub fn run_text(config: &RunConfig) -> Result<TextRunOutcome> {
-    bert_task(config.task, 2)?;
+    config.validate().map_err(anyhow::Error::msg)?;
+    let kind = bert_task(config.task, 2)?;
     let args = &config.training;
+    let device = device(&args.device)?;
     let out = args.output_dir.clone();
     let model_dir = resolve_model(&config.model)?;
     let mut bert_config = BertConfig::from_dir(&model_dir)?;
+    let max_length = resolve_max_length(
+        config.data.max_length,
+        bert_config.max_position_embeddings,
+        "max_position_embeddings",
+        &model_dir,
+    )?;
+    // The run directory records the length used, so `ft eval` / `ft predict` tokenize alike.
+    let mut resolved = config.clone();
+    resolved.data.max_length = Some(max_length);
+    let layers = bert_config.num_hidden_layers;
+    // Sequence heads (classification, regression) sit on the pooler, a group of its own.
+    let (depth, what) = if !matches!(kind, BertTask::TokenClassification { .. }) {
+        (
+            layers + 1,
+            format!("num_hidden_layers {layers} in its config.json, and the pooler"),
+        )
+    } else {
+        (
+            layers,
+            format!("num_hidden_layers {layers} in its config.json"),
+        )
+    };
+    check_freeze_layers(args, depth, &what, &model_dir)?;
+    if kind == BertTask::Regression {
+        crate::task::check_metric_for_best_model(args, &TextTask::metric_names_for(&kind))?;
+    }
 
     let (train, validation, test) = load_splits(config)?;
     let labels = match config.task {
         TaskKind::Regression => None,
         _ => Some(LabelMap::from_train(&train)?),
+    };
+    if let Some(labels) = &labels {
+        check_split_labels(labels, "validation", &validation)?;
+        check_split_labels(labels, "test", &test)?;
+        let head = bert_task(config.task, labels.len())?;
+        crate::task::check_metric_for_best_model(args, &TextTask::metric_names_for(&head))?;
+    }
+    // Explicit class weights: one per class, checked before any tokenizing.
+    let explicit_weights = match (&args.class_weights, &labels) {
+        (Some(spec), Some(labels)) => crate::optim_setup::class_weights_for(spec, labels.labels())?,
+        _ => None,
     };
     println!(
         "data: {} train / {} validation / {} test examples{}",
@@ -243,7 +378,7 @@ pub fn run_text(config: &RunConfig) -> Result<TextRunOutcome> {
             bert_config.vocab_size
         );
     }
-    let opts = EncodeOptions::new(config.data.max_length).threads(2);
+    let opts = EncodeOptions::new(max_length).threads(2);
     let encode =
         |split: &str, examples: &[Example]| -> Result<Option<Arc<Vec<ft_data::Encoded>>>> {
             if examples.is_empty() {
@@ -285,7 +420,6 @@ pub fn run_text(config: &RunConfig) -> Result<TextRunOutcome> {
     let eval_loader_v = eval_rows.as_ref().map(eval_loader).transpose()?;
     let test_loader = test_rows.as_ref().map(eval_loader).transpose()?;
 
-    let device = device(&args.device)?;
     tch::manual_seed(args.seed as i64);
     let vs = VarStore::new(device);
     let label_names: Vec<String> = labels
@@ -307,31 +441,31 @@ pub fn run_text(config: &RunConfig) -> Result<TextRunOutcome> {
     }
 
     let class_weights = match (&args.class_weights, &labels) {
-        (None, _) => None,
-        (Some(spec), Some(labels)) if spec == "auto" => {
+        (Some(spec), Some(labels)) if spec.trim() == "auto" => {
             let mut counts = vec![0usize; labels.len()];
             for row in train_rows.iter() {
-                if let ft_data::EncodedLabel::Class(id) = row.label {
-                    counts[id as usize] += 1;
+                match &row.label {
+                    ft_data::EncodedLabel::Class(id) => counts[*id as usize] += 1,
+                    ft_data::EncodedLabel::Tokens(ids) => {
+                        for &id in ids.iter().filter(|&&id| id >= 0) {
+                            counts[id as usize] += 1;
+                        }
+                    }
+                    _ => {}
                 }
             }
             Some(balanced_class_weights(&counts)?)
         }
-        (Some(spec), _) => Some(
-            spec.split(',')
-                .map(|w| {
-                    w.trim()
-                        .parse::<f64>()
-                        .with_context(|| format!("class_weights: `{w}` is not a number"))
-                })
-                .collect::<Result<Vec<_>>>()?,
-        ),
+        _ => explicit_weights,
     };
     let loss_options = LossOptions {
         label_smoothing: args.label_smoothing_factor,
         class_weights,
     };
+    loss_options.check(label_names.len().max(1))?;
     let task = TextTask::new(model, label_names.clone(), loss_options);
+    // A freezing plan that cannot apply (partial past the depth) is refused before training.
+    crate::optim_setup::freeze_plan(args, task.layer_groups())?;
     let mut trainer = Trainer::new(args.clone(), &task, &vs)?;
     let outcome = trainer.fit(&train_loader, eval_loader_v.as_ref())?;
 
@@ -344,7 +478,7 @@ pub fn run_text(config: &RunConfig) -> Result<TextRunOutcome> {
     }
     let labels = (!label_names.is_empty()).then_some(label_names.as_slice());
     write_run_files(
-        config,
+        &resolved,
         &model_dir,
         &out,
         &outcome,
@@ -379,4 +513,70 @@ fn write_run_files(
         }
     }
     crate::run_files::write_outcome(config, model_dir, out, outcome, test, labels)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn devices_that_are_not_there_are_errors() {
+        assert_eq!(device("cpu").unwrap(), tch::Device::Cpu);
+        let e = device("gpu").unwrap_err().to_string();
+        assert!(e.contains("device `gpu` is not one of"), "{e}");
+        if tch::Cuda::is_available() {
+            let n = tch::Cuda::device_count();
+            let e = device("cuda:999").unwrap_err().to_string();
+            assert!(e.contains(&format!("{n} CUDA device")), "{e}");
+        } else {
+            for spec in ["cuda", "cuda:1"] {
+                let e = device(spec).unwrap_err().to_string();
+                assert!(
+                    e.contains(&format!("device `{spec}`: no CUDA device is visible")),
+                    "{e}"
+                );
+            }
+            assert_eq!(device("auto").unwrap(), tch::Device::Cpu);
+        }
+    }
+
+    #[test]
+    fn lengths_and_depths_past_the_model_are_named() {
+        let dir = Path::new("models/tiny");
+        let key = "max_position_embeddings";
+        assert_eq!(resolve_max_length(Some(512), 512, key, dir).unwrap(), 512);
+        assert_eq!(resolve_max_length(None, 512, key, dir).unwrap(), 128);
+        assert_eq!(resolve_max_length(None, 64, key, dir).unwrap(), 64);
+        let e = resolve_max_length(Some(2000), 512, key, dir)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("max_length 2000 exceeds the 512 positions of the model in models/tiny")
+                && e.contains("max_position_embeddings"),
+            "{e}"
+        );
+        let args = crate::TrainingArgs {
+            freeze_strategy: "partial".into(),
+            freeze_layers: 99,
+            ..Default::default()
+        };
+        let e = check_freeze_layers(&args, 6, "num_hidden_layers 6", dir)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("freeze_layers 99 exceeds the depth")
+                && e.contains("it has 6 layer groups above the embeddings (num_hidden_layers 6)"),
+            "{e}"
+        );
+        check_freeze_layers(
+            &crate::TrainingArgs {
+                freeze_layers: 99,
+                ..Default::default()
+            },
+            6,
+            "num_hidden_layers",
+            dir,
+        )
+        .unwrap();
+    }
 }

@@ -38,8 +38,8 @@ impl TextTask {
         ))
     }
 
-    fn loss_of(&self, logits: &Tensor, labels: &Tensor) -> LossSum {
-        match self.model.task {
+    fn loss_of(&self, logits: &Tensor, labels: &Tensor) -> Result<LossSum> {
+        Ok(match self.model.task {
             BertTask::Regression => {
                 let preds = logits.view([-1]);
                 let target = labels.view([-1]).to_kind(preds.kind());
@@ -54,9 +54,34 @@ impl TextTask {
                     &logits.view([-1, num_labels]),
                     &labels.view([-1]),
                     &self.loss_options,
-                );
+                )?;
                 LossSum { sum, count }
             }
+        })
+    }
+
+    /// The metric names an evaluation of a `task` head with `num_labels` classes reports
+    /// (see [`Task::metric_names`]); a job checks `metric_for_best_model` against them before
+    /// the model exists.
+    pub fn metric_names_for(task: &BertTask) -> Vec<&'static str> {
+        match task {
+            BertTask::SequenceClassification { num_labels } => {
+                crate::task::classification_metric_names(*num_labels as usize)
+            }
+            BertTask::TokenClassification { .. } => vec![
+                "loss",
+                "entity_precision",
+                "entity_recall",
+                "entity_f1",
+                "entity_precision_macro",
+                "entity_recall_macro",
+                "entity_f1_macro",
+                "entity_precision_weighted",
+                "entity_recall_weighted",
+                "entity_f1_weighted",
+                "token_accuracy",
+            ],
+            BertTask::Regression => vec!["loss", "mse", "rmse", "mae", "r2", "pearson", "spearman"],
         }
     }
 }
@@ -68,7 +93,11 @@ impl Task for TextTask {
 
     fn loss(&self, batch: &TensorBatch, modes: &GroupModes) -> Result<LossSum> {
         let logits = self.logits(batch, modes)?;
-        Ok(self.loss_of(&logits, batch.require("labels")?))
+        self.loss_of(&logits, batch.require("labels")?)
+    }
+
+    fn metric_names(&self) -> Vec<&'static str> {
+        TextTask::metric_names_for(&self.model.task)
     }
 
     fn new_evaluation(&self) -> Result<Evaluation> {
@@ -88,7 +117,7 @@ impl Task for TextTask {
         let modes = GroupModes::all(self.layer_groups().len(), false);
         let logits = tch::no_grad(|| self.logits(batch, &modes))?;
         let labels = batch.require("labels")?;
-        let loss = self.loss_of(&logits, labels);
+        let loss = self.loss_of(&logits, labels)?;
         ev.add_loss(loss.sum.double_value(&[]), loss.count);
         match &mut ev.metrics {
             Metrics::Classification(acc) => {

@@ -94,7 +94,9 @@ pub fn run_vae(config: &RunConfig) -> Result<VaeRunOutcome> {
     if config.task != TaskKind::Vae {
         bail!("run_vae runs vae runs, not {:?}", config.task);
     }
+    config.validate().map_err(anyhow::Error::msg)?;
     let args = &config.training;
+    crate::task::check_metric_for_best_model(args, VaeTask::METRIC_NAMES)?;
     let device = device(&args.device)?;
     let (vae, weights) = start_config(config)?;
     let (train, validation, test) = load_image_splits(config)?;

@@ -131,6 +131,12 @@ pub fn held_out_elbo(model: &ConvVae, images: &Tensor, batch_size: i64) -> Resul
     Ok(acc.compute()?)
 }
 
+impl VaeTask {
+    /// What a VAE evaluation reports (see [`Task::metric_names`]).
+    pub const METRIC_NAMES: &'static [&'static str] =
+        &["loss", "reconstruction", "kl", "elbo", "neg_elbo"];
+}
+
 impl Task for VaeTask {
     fn layer_groups(&self) -> &[LayerGroup] {
         self.model.layer_groups()
@@ -154,6 +160,10 @@ impl Task for VaeTask {
 
     fn new_evaluation(&self) -> Result<Evaluation> {
         Ok(Evaluation::vae())
+    }
+
+    fn metric_names(&self) -> Vec<&'static str> {
+        VaeTask::METRIC_NAMES.to_vec()
     }
 
     fn evaluate_batch(
