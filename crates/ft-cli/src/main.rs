@@ -92,13 +92,13 @@ struct GenerateCmd {
     #[arg(long)]
     greedy: bool,
     /// Below 1 sharpens the distribution, above 1 flattens it.
-    #[arg(long, default_value_t = 0.8)]
+    #[arg(long, default_value_t = 0.8, value_parser = flags::finite_f64)]
     temperature: f64,
     /// Sample among the k most likely tokens (0: all).
     #[arg(long, default_value_t = 50)]
     top_k: usize,
     /// Sample among the most likely tokens whose probabilities add up to p.
-    #[arg(long)]
+    #[arg(long, value_parser = flags::finite_f64)]
     top_p: Option<f64>,
     /// The same seed, model and prompt give the same text.
     #[arg(long, default_value_t = 0)]
@@ -184,7 +184,7 @@ fn build_config(cmd: &TrainCmd) -> Result<RunConfig> {
     let config: RunConfig = serde_json::from_value(config).context(
         "incomplete or invalid run configuration (a run needs --task, --model and --train-file, or a --recipe)",
     )?;
-    config.training.validate().map_err(anyhow::Error::msg)?;
+    config.validate().map_err(anyhow::Error::msg)?;
     Ok(config)
 }
 
@@ -240,7 +240,7 @@ fn run_job(config: &RunConfig) -> Result<()> {
 
 /// The kind of the run in `dir`, refused in one line when `verb` does not apply to it.
 fn run_kind_for(dir: &Path, verb: &str, supported: &[TaskKind]) -> Result<TaskKind> {
-    let kind = ft_train::run_kind(dir)?;
+    let kind = ft_train::saved_run::run_kind(dir)?;
     if !supported.contains(&kind) {
         let names: Vec<&str> = supported.iter().map(|k| k.name()).collect();
         bail!(
@@ -356,10 +356,6 @@ fn predict(model: &Path, input: Option<&Path>, images: &[PathBuf], device: &str)
 }
 
 fn generate(cmd: &GenerateCmd) -> Result<()> {
-    let dir = Path::new(&cmd.model);
-    if dir.is_dir() {
-        run_kind_for(dir, "generate", &[TaskKind::CausalLm])?;
-    }
     let device = ft_train::text_run::device(&cmd.device)?;
     let generator = ft_train::generate::Generator::open(&cmd.model, device)?;
     for i in 0..cmd.num_return_sequences {

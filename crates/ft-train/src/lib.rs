@@ -49,7 +49,6 @@ pub use evaluation::{EvalResult, Evaluation};
 pub use generate::generate_text;
 pub use lm_task::LmTask;
 pub use run_config::{DataConfig, RunConfig, TaskKind};
-pub use run_files::run_kind;
 pub use saved_run::{Prediction, SavedRun};
 pub use task::{LossSum, Task};
 pub use text_run::{run_text, TextRunOutcome};

@@ -224,17 +224,8 @@ impl RunConfig {
 }
 
 impl std::fmt::Display for TaskKind {
-    /// The kebab-case name used in configs and `--task` (`seq-cls`, `image-cls`, ...).
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        let name = match self {
-            TaskKind::SeqCls => "seq-cls",
-            TaskKind::TokenCls => "token-cls",
-            TaskKind::Regression => "regression",
-            TaskKind::ImageCls => "image-cls",
-            TaskKind::Vae => "vae",
-            TaskKind::CausalLm => "causal-lm",
-        };
-        f.write_str(name)
+        f.write_str(self.name())
     }
 }
 

@@ -5,20 +5,13 @@
 use crate::run_config::RunConfig;
 use crate::trainer::TrainOutcome;
 use crate::EvalResult;
-use anyhow::{bail, Context, Result};
+use anyhow::{Context, Result};
 use serde_json::json;
 use std::path::Path;
 
 /// The resolved config a finished run left in `dir/run_config.json`.
 pub(crate) fn read_run_config(dir: &Path) -> Result<RunConfig> {
     let path = dir.join("run_config.json");
-    if !path.is_file() && crate::run_dir::is_run_dir(dir) {
-        bail!(
-            "{} is an ft run that has not finished (no run_config.json yet): complete it with \
-             `ft train ... --resume-from-checkpoint latest`",
-            dir.display()
-        );
-    }
     let text = std::fs::read_to_string(&path).with_context(|| {
         format!(
             "{} is not an ft run directory (no run_config.json)",
@@ -26,11 +19,6 @@ pub(crate) fn read_run_config(dir: &Path) -> Result<RunConfig> {
         )
     })?;
     serde_json::from_str(&text).with_context(|| format!("parsing {}", path.display()))
-}
-
-/// The kind of run in `dir` (its `run_config.json`'s `task`).
-pub fn run_kind(dir: &Path) -> Result<crate::TaskKind> {
-    Ok(read_run_config(dir)?.task)
 }
 
 /// Whether `dir` holds a run of this task (its `run_config.json` says so).

@@ -58,6 +58,13 @@ pub fn run_kind(dir: &Path) -> Result<TaskKind> {
     }
     let text = match std::fs::read_to_string(&path) {
         Ok(text) => text,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound && crate::run_dir::is_run_dir(dir) => {
+            bail!(
+                "{} is an ft run that has not finished (no run_config.json yet): complete it \
+                 with `ft train ... --resume-from-checkpoint latest`",
+                dir.display()
+            )
+        }
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => bail!(
             "{} is not an ft run directory (no run_config.json)",
             dir.display()
