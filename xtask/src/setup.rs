@@ -57,6 +57,14 @@ pub fn run() -> Result<()> {
     Ok(())
 }
 
+/// Whether the venv is installed and current, so [`run`] only has to link it.
+pub fn installed() -> bool {
+    let requirements = crate::workspace_root()
+        .join("xtask")
+        .join("requirements.txt");
+    ft_data::assets::sha256_file(&requirements).is_ok_and(|sha| is_current(&venv_dir(), &sha))
+}
+
 fn is_current(venv: &Path, wanted_sha: &str) -> bool {
     let stamp = std::fs::read_to_string(venv.join(STAMP)).unwrap_or_default();
     stamp.trim() == wanted_sha && venv.join("libtorch/lib/libtorch_cpu.so").is_file()

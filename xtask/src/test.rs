@@ -13,7 +13,7 @@ pub fn run(full: bool) -> Result<()> {
         timings.push((name.to_string(), start.elapsed().as_secs_f64()));
         Ok(())
     };
-    phase("setup", &mut crate::setup::run)?;
+    phase("setup", &mut setup_while_prebuilding)?;
     phase("fetch-data", &mut || {
         crate::fetch::run(&crate::fetch::FetchArgs::default())
     })?;
@@ -45,6 +45,36 @@ pub fn run(full: bool) -> Result<()> {
         println!("  {name:<12} {secs:>7.1} s");
     }
     Ok(())
+}
+
+/// `setup`, and on a machine where it has to install libtorch (minutes of downloading and
+/// unpacking), the workspace build of everything that does not link libtorch at the same time:
+/// the same `cargo test --no-run` as the test phase, with `--keep-going` past the crates that
+/// need libtorch, so the test phase finds those artifacts built.
+fn setup_while_prebuilding() -> Result<()> {
+    if crate::setup::installed() {
+        return crate::setup::run();
+    }
+    let log_path = crate::workspace_root().join("target/xtask-prebuild.log");
+    std::fs::create_dir_all(log_path.parent().expect("target/"))?;
+    let log = std::fs::File::create(&log_path)?;
+    println!(
+        "setup: building what does not need libtorch while it installs (log: {})",
+        log_path.display()
+    );
+    let mut prebuild = cargo()
+        .args(["test", "--workspace", "--no-run", "--keep-going"])
+        .stdout(log.try_clone()?)
+        .stderr(log)
+        .spawn()?;
+    let setup = crate::setup::run();
+    if setup.is_err() {
+        let _ = prebuild.kill();
+    }
+    // Its failures (the libtorch crates, before the venv existed) are expected: the test phase
+    // builds those and reports any real error.
+    let _ = prebuild.wait();
+    setup
 }
 
 /// The cargo that runs us, so toolchain overrides carry through.

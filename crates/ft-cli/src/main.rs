@@ -6,8 +6,10 @@ mod recipes;
 use anyhow::{bail, Context, Result};
 use clap::{Parser, Subcommand};
 use flags::{DataFlags, TrainingFlags};
-use ft_train::saved_image_run::{is_image_run, SavedImageRun};
-use ft_train::{RunConfig, SavedRun};
+use ft_train::interrupt::Interrupted;
+use ft_train::run_dir::RunDir;
+use ft_train::saved_image_run::SavedImageRun;
+use ft_train::{RunConfig, SavedRun, TaskKind};
 use serde_json::Value;
 use std::io::{BufRead, Write};
 use std::path::{Path, PathBuf};
@@ -183,58 +185,77 @@ fn build_config(cmd: &TrainCmd) -> Result<RunConfig> {
     Ok(config)
 }
 
-/// Refuses to mix a new run into an old one's files.
-fn prepare_output_dir(config: &RunConfig, overwrite: bool) -> Result<()> {
-    let dir = &config.training.output_dir;
-    let non_empty = dir
-        .read_dir()
-        .map(|mut d| d.next().is_some())
-        .unwrap_or(false);
-    if non_empty && config.training.resume_from_checkpoint.is_none() {
-        if !overwrite {
-            bail!(
-                "the output directory {} is not empty: pass --overwrite to replace it, \
-                 --resume-from-checkpoint latest to continue it, or another --output-dir",
-                dir.display()
-            );
-        }
-        std::fs::remove_dir_all(dir).with_context(|| format!("clearing {}", dir.display()))?;
-    }
-    Ok(())
-}
-
 fn train(cmd: &TrainCmd) -> Result<()> {
     let config = build_config(cmd)?;
-    prepare_output_dir(&config, cmd.overwrite)?;
     ft_train::interrupt::install_handler()?;
+    // Held until the run ends: one writer at a time, and a run that fails before its first
+    // checkpoint leaves the directory as it found it (an --overwritten run comes back).
+    let claim = RunDir::claim(&config, cmd.overwrite)?;
+    let out = &config.training.output_dir;
+    let resumes = config.training.resume_from_checkpoint.is_some()
+        && ft_train::checkpoint::latest_complete(out).0.is_some();
+    let prepared = if resumes {
+        ft_train::provenance::check_same_inputs(&config)
+    } else {
+        ft_train::provenance::write_run_json_at_start(&config)
+    };
+    let result = prepared.and_then(|()| run_job(&config));
+    let finished = claim.finish(result.is_ok());
+    result.and(finished)
+}
+
+fn run_job(config: &RunConfig) -> Result<()> {
     match config.task {
-        ft_train::TaskKind::ImageCls => {
-            let outcome = ft_train::image_run::run_image(&config)?;
-            return report_outcome(
-                &config,
+        TaskKind::ImageCls => {
+            let outcome = ft_train::image_run::run_image(config)?;
+            report_outcome(
+                config,
                 &outcome.train,
                 outcome.test.as_ref(),
                 &outcome.output_dir,
-            );
+            )
         }
-        ft_train::TaskKind::Vae => {
-            let outcome = ft_train::vae_run::run_vae(&config)?;
-            return report_outcome(&config, &outcome.train, None, &outcome.output_dir);
+        TaskKind::Vae => {
+            let outcome = ft_train::vae_run::run_vae(config)?;
+            report_outcome(config, &outcome.train, None, &outcome.output_dir)
         }
-        ft_train::TaskKind::CausalLm => {
-            let outcome = ft_train::lm_run::run_lm(&config)?;
-            return report_outcome(&config, &outcome.train, None, &outcome.output_dir);
+        TaskKind::CausalLm => {
+            let outcome = ft_train::lm_run::run_lm(config)?;
+            report_outcome(config, &outcome.train, None, &outcome.output_dir)
         }
-        _ => {}
+        TaskKind::SeqCls | TaskKind::TokenCls | TaskKind::Regression => {
+            let outcome = ft_train::run_text(config)?;
+            report_outcome(
+                config,
+                &outcome.train,
+                outcome.test.as_ref(),
+                &outcome.output_dir,
+            )
+        }
     }
-    let outcome = ft_train::run_text(&config)?;
-    report_outcome(
-        &config,
-        &outcome.train,
-        outcome.test.as_ref(),
-        &outcome.output_dir,
-    )
 }
+
+/// The kind of the run in `dir`, refused in one line when `verb` does not apply to it.
+fn run_kind_for(dir: &Path, verb: &str, supported: &[TaskKind]) -> Result<TaskKind> {
+    let kind = ft_train::run_kind(dir)?;
+    if !supported.contains(&kind) {
+        let names: Vec<&str> = supported.iter().map(|k| k.name()).collect();
+        bail!(
+            "{} is a `{}` run: `ft {verb}` supports {} runs",
+            dir.display(),
+            kind.name(),
+            names.join(", ")
+        );
+    }
+    Ok(kind)
+}
+
+const CLASSIFIERS: [TaskKind; 4] = [
+    TaskKind::SeqCls,
+    TaskKind::TokenCls,
+    TaskKind::Regression,
+    TaskKind::ImageCls,
+];
 
 fn report_outcome(
     config: &RunConfig,
@@ -260,8 +281,9 @@ fn report_outcome(
 }
 
 fn eval(model: &Path, data_file: Option<&Path>, device: &str) -> Result<()> {
+    let kind = run_kind_for(model, "eval", &CLASSIFIERS)?;
     let device = ft_train::text_run::device(device)?;
-    let (result, labels) = if is_image_run(model) {
+    let (result, labels) = if kind == TaskKind::ImageCls {
         let run = SavedImageRun::open(model, device)?;
         (run.evaluate(data_file)?, run.labels)
     } else {
@@ -285,14 +307,15 @@ fn eval(model: &Path, data_file: Option<&Path>, device: &str) -> Result<()> {
         }
     }
     let json = serde_json::to_string_pretty(&result.metrics)?;
-    std::fs::write(model.join("eval_metrics.json"), &json)?;
+    ft_models::st::write_file_atomic(&model.join("eval_metrics.json"), json.as_bytes())?;
     println!("{json}");
     Ok(())
 }
 
 fn predict(model: &Path, input: Option<&Path>, images: &[PathBuf], device: &str) -> Result<()> {
+    let kind = run_kind_for(model, "predict", &CLASSIFIERS)?;
     let device = ft_train::text_run::device(device)?;
-    if is_image_run(model) {
+    if kind == TaskKind::ImageCls {
         if images.is_empty() {
             bail!(
                 "{} is an image model: give image files or folders to predict",
@@ -330,6 +353,10 @@ fn predict(model: &Path, input: Option<&Path>, images: &[PathBuf], device: &str)
 }
 
 fn generate(cmd: &GenerateCmd) -> Result<()> {
+    let dir = Path::new(&cmd.model);
+    if dir.is_dir() {
+        run_kind_for(dir, "generate", &[TaskKind::CausalLm])?;
+    }
     let device = ft_train::text_run::device(&cmd.device)?;
     let generator = ft_train::generate::Generator::open(&cmd.model, device)?;
     for i in 0..cmd.num_return_sequences {
@@ -376,13 +403,10 @@ fn main() -> ExitCode {
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
-        Err(err)
-            if err
-                .downcast_ref::<ft_train::interrupt::Interrupted>()
-                .is_some() =>
-        {
-            eprintln!("{err}");
-            ExitCode::from(130)
+        Err(err) if err.downcast_ref::<Interrupted>().is_some() => {
+            let stop = err.downcast_ref::<Interrupted>().expect("checked");
+            eprintln!("{stop}");
+            ExitCode::from(stop.exit_code())
         }
         Err(err) => {
             eprintln!("error: {err:#}");

@@ -1,6 +1,8 @@
 //! Checkpoints in HF's layout (`output_dir/checkpoint-<global_step>/`), written atomically: the
 //! files go to a hidden temporary folder, are synced, and the folder is renamed into place, so a
-//! crash or a full disk mid-save leaves every earlier checkpoint intact.
+//! crash or a full disk mid-save leaves every earlier checkpoint intact. Rotation renames a
+//! folder away before deleting it, so a `checkpoint-N` folder is always whole or absent; `latest`
+//! still checks the files it will read and skips a damaged one, saying so.
 use anyhow::{bail, Context, Result};
 use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
@@ -19,6 +21,12 @@ pub struct TrainerState {
     pub evals_without_improvement: usize,
     /// Every logged record so far (training and eval), as in `train_log.jsonl`.
     pub log_history: Vec<serde_json::Value>,
+    /// The training losses of the steps since the last log record (their mean is the next
+    /// record's `loss`), so a resumed run logs the same numbers.
+    #[serde(default)]
+    pub unlogged_loss_sum: f64,
+    #[serde(default)]
+    pub unlogged_steps: usize,
 }
 
 pub const OPTIMIZER_FILE: &str = "optimizer.safetensors";
@@ -38,12 +46,12 @@ pub fn step_of(dir: &Path) -> Option<usize> {
         .ok()
 }
 
-/// Every complete checkpoint in `output_dir`, oldest first.
+/// Every checkpoint folder in `output_dir` (complete or not), oldest first.
 pub fn list(output_dir: &Path) -> Vec<(usize, PathBuf)> {
     let mut found: Vec<(usize, PathBuf)> = std::fs::read_dir(output_dir)
         .map(|rd| {
             rd.filter_map(|e| e.ok().map(|e| e.path()))
-                .filter(|p| p.join(STATE_FILE).is_file())
+                .filter(|p| p.is_dir())
                 .filter_map(|p| step_of(&p).map(|s| (s, p)))
                 .collect()
         })
@@ -52,8 +60,45 @@ pub fn list(output_dir: &Path) -> Vec<(usize, PathBuf)> {
     found
 }
 
+/// Why `dir` cannot be resumed from, or `Ok` when every file a resume reads is there and whole.
+/// Saves are atomic, so an incomplete checkpoint means outside damage (a file deleted or
+/// truncated, a copy cut short).
+pub fn check_complete(dir: &Path) -> Result<()> {
+    read_state(dir)?;
+    for name in [MODEL_FILE, OPTIMIZER_FILE] {
+        let path = dir.join(name);
+        if !path.is_file() {
+            bail!("{} is missing", path.display());
+        }
+        ft_models::st::read_shapes(&path)?;
+    }
+    Ok(())
+}
+
 fn sync_dir(dir: &Path) -> std::io::Result<()> {
     std::fs::File::open(dir)?.sync_all()
+}
+
+/// The hidden names a save or a rotation works under; what a killed process leaves of them is
+/// never a checkpoint and is removed by [`remove_leftovers`].
+fn is_leftover(name: &str) -> bool {
+    name.starts_with(".checkpoint-") && (name.ends_with(".tmp") || name.ends_with(".deleting"))
+}
+
+/// Removes the temporary folders of saves and rotations that a killed process left behind.
+/// Only call it while holding the output directory (no other process writes there).
+pub fn remove_leftovers(output_dir: &Path) -> Result<()> {
+    let Ok(entries) = std::fs::read_dir(output_dir) else {
+        return Ok(());
+    };
+    for entry in entries.flatten() {
+        if is_leftover(&entry.file_name().to_string_lossy()) {
+            let path = entry.path();
+            std::fs::remove_dir_all(&path)
+                .with_context(|| format!("removing the leftover {}", path.display()))?;
+        }
+    }
+    Ok(())
 }
 
 /// Writes a checkpoint: `write_files` fills a temporary folder, which becomes `checkpoint-<step>`.
@@ -65,31 +110,55 @@ pub fn save(
     let target = checkpoint_dir(output_dir, step);
     let tmp = output_dir.join(format!(".checkpoint-{step}.tmp"));
     let result = (|| -> Result<()> {
+        let io = |what: &str, path: &Path| format!("{what} {}", path.display());
         if tmp.exists() {
-            std::fs::remove_dir_all(&tmp)?;
+            std::fs::remove_dir_all(&tmp).with_context(|| io("removing", &tmp))?;
         }
-        std::fs::create_dir_all(&tmp)?;
+        std::fs::create_dir_all(&tmp).with_context(|| io("creating", &tmp))?;
         write_files(&tmp)?;
-        for entry in std::fs::read_dir(&tmp)? {
-            std::fs::File::open(entry?.path())?.sync_all()?;
+        for entry in std::fs::read_dir(&tmp).with_context(|| io("listing", &tmp))? {
+            let path = entry?.path();
+            std::fs::File::open(&path)
+                .and_then(|f| f.sync_all())
+                .with_context(|| io("syncing", &path))?;
         }
-        sync_dir(&tmp)?;
+        sync_dir(&tmp).with_context(|| io("syncing", &tmp))?;
+        crate::fault::point("checkpoint-write");
         if target.exists() {
-            std::fs::remove_dir_all(&target)?;
+            // Only an incomplete checkpoint of this step can be here (`latest` skipped it):
+            // move it out of the way first, so no moment leaves a half-deleted one in place.
+            retire(&target)?;
         }
-        std::fs::rename(&tmp, &target)?;
-        sync_dir(output_dir)?;
+        std::fs::rename(&tmp, &target).with_context(|| io("renaming into", &target))?;
+        crate::fault::point("checkpoint-rename");
+        sync_dir(output_dir).with_context(|| io("syncing", output_dir))?;
         Ok(())
     })();
     if let Err(err) = result {
         let _ = std::fs::remove_dir_all(&tmp);
         let previous = list(output_dir)
-            .last()
+            .into_iter()
+            .rev()
+            .find(|(_, p)| check_complete(p).is_ok())
             .map(|(_, p)| format!("the previous checkpoint {} is intact", p.display()))
             .unwrap_or_else(|| "no earlier checkpoint exists".into());
         return Err(err.context(format!("saving {} failed; {previous}", target.display())));
     }
+    crate::run_dir::checkpoint_written(output_dir);
     Ok(target)
+}
+
+/// Removes a checkpoint folder by first renaming it to a hidden name: a crash mid-way leaves a
+/// leftover, never a `checkpoint-N` with some of its files gone.
+fn retire(dir: &Path) -> Result<()> {
+    let name = dir.file_name().map(|n| n.to_string_lossy().into_owned());
+    let doomed = dir.with_file_name(format!(".{}.deleting", name.unwrap_or_default()));
+    if doomed.exists() {
+        std::fs::remove_dir_all(&doomed)
+            .with_context(|| format!("removing {}", doomed.display()))?;
+    }
+    std::fs::rename(dir, &doomed).with_context(|| format!("removing {}", dir.display()))?;
+    std::fs::remove_dir_all(&doomed).with_context(|| format!("removing {}", doomed.display()))
 }
 
 /// Deletes the oldest checkpoints beyond `limit`, never the one at `keep` (the best).
@@ -103,26 +172,52 @@ pub fn rotate(output_dir: &Path, limit: usize, keep: Option<usize>) -> Result<()
         if Some(step) == keep {
             continue;
         }
-        std::fs::remove_dir_all(&path)
-            .with_context(|| format!("removing old {}", path.display()))?;
+        retire(&path).with_context(|| format!("rotating out the old {}", path.display()))?;
+        crate::fault::point("checkpoint-rotate");
         excess -= 1;
     }
     Ok(())
 }
 
-/// Resolves `--resume-from-checkpoint`: `latest` (or `true`) or a path.
-pub fn resolve_resume(output_dir: &Path, spec: &str) -> Result<PathBuf> {
+/// The newest complete checkpoint of `output_dir`, with a line for each newer one that was
+/// skipped as incomplete (and why).
+pub fn latest_complete(output_dir: &Path) -> (Option<PathBuf>, Vec<String>) {
+    let mut skipped = Vec::new();
+    for (_, dir) in list(output_dir).into_iter().rev() {
+        match check_complete(&dir) {
+            Ok(()) => return (Some(dir), skipped),
+            Err(e) => skipped.push(format!("skipping the incomplete {}: {e:#}", dir.display())),
+        }
+    }
+    (None, skipped)
+}
+
+/// Resolves `--resume-from-checkpoint`: `latest` (or `true`) or a path. `Ok(None)`: `latest`
+/// found no checkpoint, so the run starts from the beginning. Skipped incomplete checkpoints
+/// are reported through `note`.
+pub fn resolve_resume(
+    output_dir: &Path,
+    spec: &str,
+    note: &mut dyn FnMut(&str),
+) -> Result<Option<PathBuf>> {
     if spec == "latest" || spec == "true" {
-        return match list(output_dir).pop() {
-            Some((_, p)) => Ok(p),
-            None => bail!("no checkpoint to resume from in {}", output_dir.display()),
-        };
+        let (found, skipped) = latest_complete(output_dir);
+        for line in &skipped {
+            note(line);
+        }
+        if let Some(dir) = &found {
+            if !skipped.is_empty() {
+                note(&format!("resuming from {} instead", dir.display()));
+            }
+        }
+        return Ok(found);
     }
     let path = PathBuf::from(spec);
     if !path.join(STATE_FILE).is_file() {
         bail!("{} is not a checkpoint (no {STATE_FILE})", path.display());
     }
-    Ok(path)
+    check_complete(&path).with_context(|| format!("{} cannot be resumed from", path.display()))?;
+    Ok(Some(path))
 }
 
 /// Loads weights saved from this very model: every name must match, with the same shape.
@@ -159,6 +254,46 @@ pub fn load_weights_exact(vs: &VarStore, file: &Path) -> Result<()> {
     Ok(())
 }
 
+/// Settings that may differ between a run and its resume: where it is and what it prints.
+const RESUME_MAY_CHANGE: [&str; 4] = ["output_dir", "resume_from_checkpoint", "quiet", "device"];
+
+/// Refuses to resume `dir` with other training arguments than the run that wrote it: a resume
+/// continues that run (the same schedule, batches and randomness), it does not start another.
+pub fn check_same_args(dir: &Path, args: &crate::TrainingArgs) -> Result<()> {
+    let path = dir.join("training_args.json");
+    let Ok(text) = std::fs::read_to_string(&path) else {
+        return Ok(()); // written by an older ft; nothing to compare
+    };
+    let saved: serde_json::Value =
+        serde_json::from_str(&text).with_context(|| format!("parsing {}", path.display()))?;
+    let now = serde_json::to_value(args)?;
+    let (Some(saved), Some(now)) = (saved.as_object(), now.as_object()) else {
+        bail!("{} does not hold an object", path.display());
+    };
+    let null = serde_json::Value::Null;
+    let mut changed: Vec<String> = now
+        .iter()
+        .filter(|(k, _)| !RESUME_MAY_CHANGE.contains(&k.as_str()))
+        .filter(|(k, v)| saved.get(*k).unwrap_or(&null) != *v)
+        .map(|(k, v)| format!("{k} was {} and is now {v}", saved.get(k).unwrap_or(&null)))
+        .collect();
+    changed.extend(
+        saved
+            .keys()
+            .filter(|k| !now.contains_key(*k))
+            .map(|k| format!("{k} is no longer known")),
+    );
+    if !changed.is_empty() {
+        bail!(
+            "cannot resume from {}: it was written with other training arguments ({}). \
+             Resume with the arguments of that run, or start a new run in another --output-dir",
+            dir.display(),
+            changed.join("; ")
+        );
+    }
+    Ok(())
+}
+
 pub fn read_state(dir: &Path) -> Result<TrainerState> {
     let path = dir.join(STATE_FILE);
     let text =
@@ -170,12 +305,67 @@ pub fn read_state(dir: &Path) -> Result<TrainerState> {
 mod tests {
     use super::*;
 
+    /// A checkpoint with every file a resume reads (empty tensor files).
     fn fake(dir: &Path, step: usize) {
         save(dir, step, |tmp| {
-            std::fs::write(tmp.join(STATE_FILE), "{}")?;
+            let state = TrainerState {
+                global_step: step,
+                ..Default::default()
+            };
+            std::fs::write(tmp.join(STATE_FILE), serde_json::to_string(&state)?)?;
+            for name in [MODEL_FILE, OPTIMIZER_FILE] {
+                ft_models::st::write_atomic(&tmp.join(name), &[])?;
+            }
             Ok(())
         })
         .unwrap();
+    }
+
+    #[test]
+    fn latest_skips_a_damaged_checkpoint_and_says_why() {
+        let tmp = tempfile::tempdir().unwrap();
+        fake(tmp.path(), 2);
+        fake(tmp.path(), 4);
+        let optimizer = checkpoint_dir(tmp.path(), 4).join(OPTIMIZER_FILE);
+        let bytes = std::fs::read(&optimizer).unwrap();
+        std::fs::write(&optimizer, &bytes[..bytes.len() / 2]).unwrap();
+        let mut notes = Vec::new();
+        let found =
+            resolve_resume(tmp.path(), "latest", &mut |l| notes.push(l.to_string())).unwrap();
+        assert_eq!(found, Some(checkpoint_dir(tmp.path(), 2)));
+        let notes = notes.join("\n");
+        assert!(
+            notes.contains("checkpoint-4") && notes.contains(OPTIMIZER_FILE),
+            "{notes}"
+        );
+        assert!(
+            notes.contains("resuming from") && notes.contains("checkpoint-2"),
+            "{notes}"
+        );
+
+        std::fs::remove_file(checkpoint_dir(tmp.path(), 2).join(MODEL_FILE)).unwrap();
+        let found = resolve_resume(tmp.path(), "latest", &mut |_| {}).unwrap();
+        assert_eq!(
+            found, None,
+            "no complete checkpoint: start from the beginning"
+        );
+    }
+
+    #[test]
+    fn leftovers_of_killed_saves_and_rotations_are_removed() {
+        let tmp = tempfile::tempdir().unwrap();
+        fake(tmp.path(), 3);
+        for name in [".checkpoint-4.tmp", ".checkpoint-1.deleting"] {
+            std::fs::create_dir_all(tmp.path().join(name).join("x")).unwrap();
+        }
+        std::fs::write(tmp.path().join("notes.txt"), "mine").unwrap();
+        remove_leftovers(tmp.path()).unwrap();
+        let mut names: Vec<String> = std::fs::read_dir(tmp.path())
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        names.sort();
+        assert_eq!(names, ["checkpoint-3", "notes.txt"]);
     }
 
     #[test]
@@ -188,8 +378,8 @@ mod tests {
         let steps: Vec<usize> = list(tmp.path()).into_iter().map(|(s, _)| s).collect();
         assert_eq!(steps, vec![10, 40]);
         assert_eq!(
-            resolve_resume(tmp.path(), "latest").unwrap(),
-            checkpoint_dir(tmp.path(), 40)
+            list(tmp.path()).last().map(|(_, p)| p.clone()),
+            Some(checkpoint_dir(tmp.path(), 40))
         );
     }
 

@@ -6,7 +6,8 @@
 //! one relaxed load. Points: `checkpoint-write` (files written into the temporary folder, not yet
 //! renamed), `checkpoint-rename` (renamed, parent not yet synced), `checkpoint-rotate` (between
 //! deletions of old checkpoints), `evaluate` (inside an evaluation, after its first batch),
-//! `final-save` (the final model written, the run files not yet), `step-end` (an optimizer step
+//! `final-save` (hit 1: the final model written, the run files not yet; hit 2: the run files
+//! written but `metrics.json`), `step-end` (an optimizer step
 //! done, before its logging, evaluation and saving), `training-finished` (the loop has ended,
 //! the final files are not written yet).
 //!

@@ -23,6 +23,15 @@ impl JsonLog {
         Ok(JsonLog { path, file })
     }
 
+    /// Rewrites the log as `history` (a checkpoint's records, atomically), then appends to it.
+    pub fn restore(output_dir: &Path, history: &[serde_json::Value]) -> Result<JsonLog> {
+        let path = output_dir.join("train_log.jsonl");
+        let text: String = history.iter().map(|r| format!("{r}\n")).collect();
+        ft_models::st::write_file_atomic(&path, text.as_bytes())
+            .with_context(|| format!("restoring {}", path.display()))?;
+        JsonLog::open(output_dir, false)
+    }
+
     pub fn write(&mut self, record: &serde_json::Value) -> Result<()> {
         writeln!(self.file, "{record}")
             .and_then(|_| self.file.flush())

@@ -22,6 +22,20 @@ pub enum TaskKind {
     CausalLm,
 }
 
+impl TaskKind {
+    /// The name configs and `--task` use (`seq-cls`, `image-cls`, …).
+    pub fn name(&self) -> &'static str {
+        match self {
+            TaskKind::SeqCls => "seq-cls",
+            TaskKind::TokenCls => "token-cls",
+            TaskKind::Regression => "regression",
+            TaskKind::ImageCls => "image-cls",
+            TaskKind::Vae => "vae",
+            TaskKind::CausalLm => "causal-lm",
+        }
+    }
+}
+
 impl std::str::FromStr for TaskKind {
     type Err = String;
     fn from_str(s: &str) -> Result<Self, String> {

@@ -1,6 +1,7 @@
 //! The files every run directory gets, whatever the task: `metrics.json` (validation history,
 //! test scores, best checkpoint), `test_report.txt`, `run_config.json` (the resolved config, so
-//! `ft eval` / `ft predict` can rebuild the data pipeline) and `run.json` (provenance).
+//! `ft eval` / `ft predict` can rebuild the data pipeline) and `run.json` (provenance). Every one
+//! is written atomically, `metrics.json` last.
 use crate::run_config::RunConfig;
 use crate::trainer::TrainOutcome;
 use crate::EvalResult;
@@ -20,13 +21,26 @@ pub(crate) fn read_run_config(dir: &Path) -> Result<RunConfig> {
     serde_json::from_str(&text).with_context(|| format!("parsing {}", path.display()))
 }
 
+/// The kind of run in `dir` (its `run_config.json`'s `task`).
+pub fn run_kind(dir: &Path) -> Result<crate::TaskKind> {
+    Ok(read_run_config(dir)?.task)
+}
+
 /// Whether `dir` holds a run of this task (its `run_config.json` says so).
 pub(crate) fn is_run_of(dir: &Path, task: crate::TaskKind) -> bool {
     read_run_config(dir).is_ok_and(|c| c.task == task)
 }
 
+/// Writes `value` as pretty JSON to `path`, atomically (temporary file, fsync, rename).
+pub(crate) fn write_json<T: serde::Serialize + ?Sized>(path: &Path, value: &T) -> Result<()> {
+    let text = serde_json::to_string_pretty(value)?;
+    ft_models::st::write_file_atomic(path, text.as_bytes())?;
+    Ok(())
+}
+
 /// Also draws `report.png` (curves, and the test confusion matrix when `labels` names the
-/// classes).
+/// classes). `metrics.json` is written last, so a run directory that has one is complete: a
+/// failure or a crash before it (a full disk, a kill) leaves no file claiming success.
 pub(crate) fn write_outcome(
     config: &RunConfig,
     model_dir: &Path,
@@ -45,6 +59,11 @@ pub(crate) fn write_outcome(
         &config.training.best_metric(),
         matrix,
     )?;
+    if let Some(t) = test {
+        ft_models::st::write_file_atomic(&out.join("test_report.txt"), t.report.as_bytes())?;
+    }
+    write_json(&out.join("run_config.json"), config)?;
+    crate::provenance::write_run_json(out, config, model_dir)?;
     let metrics = json!({
         "validation": outcome.evaluations,
         "test": test.map(|t| prefixed(&t.metrics, "test_")),
@@ -55,19 +74,8 @@ pub(crate) fn write_outcome(
         "train_runtime": outcome.train_seconds,
         "train_samples_per_second": outcome.train_samples_per_second,
     });
-    std::fs::write(
-        out.join("metrics.json"),
-        serde_json::to_string_pretty(&metrics)?,
-    )?;
-    if let Some(t) = test {
-        std::fs::write(out.join("test_report.txt"), &t.report)?;
-    }
-    std::fs::write(
-        out.join("run_config.json"),
-        serde_json::to_string_pretty(config)?,
-    )?;
-    crate::provenance::write_run_json(out, config, model_dir)?;
-    Ok(())
+    crate::fault::point("final-save");
+    write_json(&out.join("metrics.json"), &metrics)
 }
 
 fn prefixed(metrics: &std::collections::BTreeMap<String, f64>, prefix: &str) -> serde_json::Value {

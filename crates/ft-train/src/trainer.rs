@@ -79,6 +79,7 @@ impl<'a> Trainer<'a> {
             }
             let batch = TensorBatch::from_host(&host, self.device)?;
             self.task.evaluate_batch(&batch, &host, &mut evaluation)?;
+            crate::fault::point("evaluate");
         }
         evaluation.finish()
     }
@@ -112,39 +113,73 @@ impl<'a> Trainer<'a> {
         let mut optimizer = optim_setup::optimizer(&args)?;
         let mut state = TrainerState::default();
 
-        let resuming = args.resume_from_checkpoint.is_some();
-        if let Some(spec) = &args.resume_from_checkpoint {
-            let dir = checkpoint::resolve_resume(&out, spec)?;
+        // What killed runs left half-written is never a checkpoint: out of the way first.
+        checkpoint::remove_leftovers(&out)?;
+        let resume_dir = match &args.resume_from_checkpoint {
+            Some(spec) => {
+                let found = checkpoint::resolve_resume(&out, spec, &mut |line| println!("{line}"))?;
+                if found.is_none() {
+                    println!(
+                        "no checkpoint in {} yet: starting from the beginning",
+                        out.display()
+                    );
+                }
+                found
+            }
+            None => None,
+        };
+        // L2-SP pulls toward the weights the run started from — the pretrained ones, which the
+        // job has just loaded — so its anchors are taken before a checkpoint replaces them.
+        let l2sp = args
+            .l2sp_alpha
+            .map(|alpha| optim_setup::l2sp(self.vs, groups, alpha));
+        if let Some(dir) = &resume_dir {
+            checkpoint::check_same_args(dir, &args)?;
             checkpoint::load_weights_exact(self.vs, &dir.join(MODEL_FILE))?;
-            optimizer.load_state(ft_models::st::read(&dir.join(OPTIMIZER_FILE))?)?;
-            state = checkpoint::read_state(&dir)?;
+            let optimizer_file = dir.join(OPTIMIZER_FILE);
+            optimizer
+                .load_state(ft_models::st::read(&optimizer_file)?)
+                .with_context(|| format!("loading {}", optimizer_file.display()))?;
+            state = checkpoint::read_state(dir)?;
             println!(
                 "resuming from {} (global step {})",
                 dir.display(),
                 state.global_step
             );
         }
-        // L2-SP pulls toward the weights we start from: the pretrained ones, not a resumed state's.
-        let l2sp = match args.l2sp_alpha {
-            Some(alpha) if !resuming => Some(optim_setup::l2sp(self.vs, groups, alpha)),
-            Some(_) => bail!("resuming a run with l2sp_alpha is not supported yet: its anchors are the pretrained weights"),
-            None => None,
+        let resuming = resume_dir.is_some();
+        crate::run_files::write_json(&out.join("training_args.json"), &args)?;
+        // A resumed run's log is the checkpoint's history: records a killed run wrote after
+        // its last checkpoint are written again by this run, so they must not stay twice.
+        let mut log = if resuming {
+            JsonLog::restore(&out, &state.log_history)?
+        } else {
+            JsonLog::open(&out, true)?
         };
-        std::fs::write(
-            out.join("training_args.json"),
-            serde_json::to_string_pretty(&args)?,
-        )?;
-        let mut log = JsonLog::open(&out, !resuming)?;
         let progress = Progress::new(total_steps, args.quiet);
         let mut stopper = EarlyStopping::new(&args);
 
         let started = Instant::now();
         let mut samples = 0usize;
-        let mut window = (0.0f64, 0usize, Instant::now(), 0usize); // loss sum, steps, since, samples
+        // Throughput since the last log record; the losses of those steps live in `state`.
+        let mut window = (Instant::now(), 0usize); // since, samples
         let mut stopped_early = false;
         let mut printed_freeze = None;
 
+        if let Some(signal) = crate::interrupt::requested() {
+            return Err(crate::interrupt::Interrupted {
+                step: state.global_step,
+                checkpoint: None,
+                signal,
+            }
+            .into());
+        }
+        crate::interrupt::set_phase(crate::interrupt::Phase::Training);
         'epochs: for epoch in state.epoch..epochs {
+            // A run resumed from its final checkpoint has no step left to take.
+            if state.global_step >= total_steps {
+                break;
+            }
             progress.set_epoch(epoch, epochs);
             let summary = freeze.apply(self.vs, epoch);
             let table = summary.to_string();
@@ -191,8 +226,8 @@ impl<'a> Trainer<'a> {
                     if !value.is_finite() {
                         bail!(
                             "the loss became {value} at global step {} (epoch {}, micro-batch {}); training stopped. \
-                             The last good checkpoint is kept; try a lower learning_rate or max_grad_norm",
-                            state.global_step + 1, epoch + 1, micro + 1
+                             {}; try a lower learning_rate or max_grad_norm",
+                            state.global_step + 1, epoch + 1, micro + 1, last_good(&out)
                         );
                     }
                     match &scaler {
@@ -202,7 +237,7 @@ impl<'a> Trainer<'a> {
                     loss_sum += value;
                     count += loss.count;
                     samples += batch.size;
-                    window.3 += batch.size;
+                    window.1 += batch.size;
                     micro += 1;
                     done_in_epoch += 1;
                 }
@@ -230,9 +265,10 @@ impl<'a> Trainer<'a> {
                 if let Some(n) = grad_norm.filter(|n| !n.is_finite() && scaler.is_none()) {
                     bail!(
                         "the gradient norm became {n} at global step {} (epoch {}); training stopped before \
-                         applying it. The last good checkpoint is kept; try a lower learning_rate",
+                         applying it. {}; try a lower learning_rate",
                         state.global_step + 1,
-                        epoch + 1
+                        epoch + 1,
+                        last_good(&out)
                     );
                 }
                 let lr = schedule.lr_at(state.global_step);
@@ -249,8 +285,9 @@ impl<'a> Trainer<'a> {
                 state.global_step += 1;
                 state.batches_done_in_epoch = done_in_epoch;
                 let step_loss = if count > 0.0 { loss_sum / count } else { 0.0 };
-                window.0 += step_loss;
-                window.1 += 1;
+                state.unlogged_loss_sum += step_loss;
+                state.unlogged_steps += 1;
+                crate::fault::point("step-end");
                 let epoch_f = epoch as f64 + done_in_epoch as f64 / batches_per_epoch as f64;
                 progress.step(
                     state.global_step,
@@ -260,11 +297,12 @@ impl<'a> Trainer<'a> {
                 if state.global_step % args.logging_steps.max(1) == 0
                     || state.global_step == total_steps
                 {
-                    let secs = window.2.elapsed().as_secs_f64().max(1e-9);
+                    let secs = window.0.elapsed().as_secs_f64().max(1e-9);
+                    let mean_loss = state.unlogged_loss_sum / state.unlogged_steps.max(1) as f64;
                     let mut record = json!({
                         "step": state.global_step, "epoch": round4(epoch_f),
-                        "loss": window.0 / window.1.max(1) as f64, "learning_rate": lr,
-                        "samples_per_second": window.3 as f64 / secs,
+                        "loss": mean_loss, "learning_rate": lr,
+                        "samples_per_second": window.1 as f64 / secs,
                     });
                     if let Some(n) = grad_norm {
                         record["grad_norm"] = json!(n);
@@ -278,11 +316,13 @@ impl<'a> Trainer<'a> {
                         "step {:>6} epoch {:.2} loss {:.4} lr {:.3e} {:.1} samples/s",
                         state.global_step,
                         epoch_f,
-                        window.0 / window.1.max(1) as f64,
+                        mean_loss,
                         lr,
-                        window.3 as f64 / secs
+                        window.1 as f64 / secs
                     ));
-                    window = (0.0, 0, Instant::now(), 0);
+                    window = (Instant::now(), 0);
+                    state.unlogged_loss_sum = 0.0;
+                    state.unlogged_steps = 0;
                 }
 
                 let finished = state.global_step >= total_steps;
@@ -326,15 +366,16 @@ impl<'a> Trainer<'a> {
                 if save_now {
                     self.save_checkpoint(&out, &state, optimizer.as_ref())?;
                 }
-                window.2 += paused.elapsed();
-                if crate::interrupt::requested() {
+                window.0 += paused.elapsed();
+                if let Some(signal) = crate::interrupt::requested() {
                     if !save_now {
                         self.save_checkpoint(&out, &state, optimizer.as_ref())?;
                     }
                     progress.finish();
                     return Err(crate::interrupt::Interrupted {
                         step: state.global_step,
-                        checkpoint: checkpoint::checkpoint_dir(&out, state.global_step),
+                        checkpoint: Some(checkpoint::checkpoint_dir(&out, state.global_step)),
+                        signal,
                     }
                     .into());
                 }
@@ -353,6 +394,8 @@ impl<'a> Trainer<'a> {
             }
         }
         progress.finish();
+        crate::interrupt::set_phase(crate::interrupt::Phase::Finishing);
+        crate::fault::point("training-finished");
         let train_seconds = started.elapsed().as_secs_f64();
 
         let best_checkpoint = state
@@ -377,6 +420,7 @@ impl<'a> Trainer<'a> {
             }
         }
         self.task.save(self.vs, &out)?;
+        crate::fault::point("final-save");
         let evaluations: Vec<serde_json::Value> = state
             .log_history
             .iter()
@@ -409,17 +453,22 @@ impl<'a> Trainer<'a> {
         checkpoint::save(out, state.global_step, |dir| {
             self.task.save(self.vs, dir)?;
             ft_models::st::write_atomic(&dir.join(OPTIMIZER_FILE), &optimizer.state())?;
-            std::fs::write(dir.join(STATE_FILE), serde_json::to_string_pretty(state)?)?;
-            std::fs::write(
-                dir.join("training_args.json"),
-                serde_json::to_string_pretty(args)?,
-            )?;
+            crate::run_files::write_json(&dir.join(STATE_FILE), state)?;
+            crate::run_files::write_json(&dir.join("training_args.json"), args)?;
             Ok(())
         })?;
         if let Some(limit) = args.save_total_limit {
             checkpoint::rotate(out, limit, state.best_step)?;
         }
         Ok(())
+    }
+}
+
+/// What a failed run can tell about its checkpoints.
+fn last_good(out: &Path) -> String {
+    match checkpoint::latest_complete(out).0 {
+        Some(dir) => format!("The last good checkpoint, {}, is kept", dir.display()),
+        None => "No checkpoint was saved before it".into(),
     }
 }
 
