@@ -173,7 +173,7 @@ fn empty_truncated_mislabelled_and_bomb_images() {
     let ok = strict.collate(&[row_of("really-png.jpg")], ctx(0)).unwrap();
     assert_eq!(ok.rows.len(), 1);
 
-    let lenient = ImageSource::new(Arc::new(ds), t).skip_bad_images(true);
+    let lenient = ImageSource::new(Arc::new(ds.clone()), t).skip_bad_images(true);
     let rows = [
         row_of("empty.jpg"),
         row_of("half.jpg"),

@@ -162,7 +162,7 @@ mod tests {
         for bad in [
             &b""[..],
             b"\xff\xfe",
-            b"[]",
+            b"\"text\"",
             b"{\"schema\": 2}",
             b"{\"files\": {\"a/b\": {\"sha256\": \"zz\", \"size\": 1, \"url\": \"u\"}}}",
             b"{\"files\": {\"a/b\": {\"sha256\": 5}}}",

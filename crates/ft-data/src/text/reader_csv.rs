@@ -251,22 +251,63 @@ impl QuoteState {
 }
 
 /// A reader that passes bytes through to the CSV parser and keeps their [`QuoteState`].
+///
+/// It also turns `\r\n` into `\n`: the `csv` crate's line numbers drift on CRLF files, and
+/// errors must name the right line. (A lone `\r` is kept.)
 struct QuoteScan<R> {
     inner: R,
     delimiter: u8,
     state: Rc<Cell<QuoteState>>,
 }
 
-impl<R: Read> Read for QuoteScan<R> {
+impl<R: BufRead> Read for QuoteScan<R> {
     fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
-        let n = self.inner.read(buf)?;
-        let mut state = self.state.get();
-        if n == 0 && !buf.is_empty() {
-            state.eof = true;
+        if buf.is_empty() {
+            return Ok(0);
         }
-        state.feed(&buf[..n], self.delimiter);
+        let avail = self.inner.fill_buf()?;
+        if avail.is_empty() {
+            let mut state = self.state.get();
+            state.eof = true;
+            self.state.set(state);
+            return Ok(0);
+        }
+        let (mut out, mut used) = (0usize, 0usize);
+        let mut split_cr = false;
+        while used < avail.len() && out < buf.len() {
+            let b = avail[used];
+            if b == b'\r' {
+                match avail.get(used + 1) {
+                    Some(b'\n') => {
+                        used += 1;
+                        continue;
+                    }
+                    None => {
+                        // The `\n` (if any) is in the next buffer.
+                        split_cr = true;
+                        break;
+                    }
+                    Some(_) => {}
+                }
+            }
+            buf[out] = b;
+            out += 1;
+            used += 1;
+        }
+        self.inner.consume(used);
+        if split_cr && out == 0 {
+            self.inner.consume(1);
+            let next_is_lf = self.inner.fill_buf()?.first() == Some(&b'\n');
+            if next_is_lf {
+                return self.read(buf);
+            }
+            buf[0] = b'\r';
+            out = 1;
+        }
+        let mut state = self.state.get();
+        state.feed(&buf[..out], self.delimiter);
         self.state.set(state);
-        Ok(n)
+        Ok(out)
     }
 }
 

@@ -216,12 +216,15 @@ pub(crate) fn decode_rgb(bytes: &[u8], path: &Path) -> Result<image::RgbImage> {
     let max_pixels = max_image_pixels()?;
     let reader = reader(bytes, path)?;
     let format = reader.format();
-    let mut decoder = reader
-        .into_decoder()
-        .map_err(|e| bad(path, e.to_string()))?;
+    let is_jpeg = format == Some(image::ImageFormat::Jpeg);
+    // A JPEG cut inside its headers fails here already; say "truncated" when it is.
+    let mut decoder = reader.into_decoder().map_err(|e| match is_jpeg {
+        true => bad(path, check_jpeg_complete(bytes).err().unwrap_or(e.to_string())),
+        false => bad(path, e.to_string()),
+    })?;
     let (w, h) = decoder.dimensions();
     check_budget(w, h, path, max_pixels)?;
-    if format == Some(image::ImageFormat::Jpeg) {
+    if is_jpeg {
         check_jpeg_complete(bytes).map_err(|m| bad(path, m))?;
     }
     // The budget above is the limit that matters; lift the crate's own 512 MiB cap so that an
