@@ -46,8 +46,7 @@ fn train(out: &Path, train: Option<&Path>, extra: &[&str], env: &[(&str, &str)])
 
 fn global_step(run: &Path) -> u64 {
     let m: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(run.join("metrics.json")).unwrap())
-            .unwrap();
+        serde_json::from_str(&std::fs::read_to_string(run.join("metrics.json")).unwrap()).unwrap();
     m["global_step"].as_u64().unwrap()
 }
 
@@ -114,7 +113,12 @@ fn a_resume_with_other_data_is_refused_and_changes_nothing() {
     let data = tmp.path().join("reviews.csv");
     std::fs::copy(ft_tests::fixtures::tiny_text().train_csv, &data).unwrap();
     let run = tmp.path().join("run");
-    let out = train(&run, Some(&data), &["--max-steps", "3"], &[("FT_FAULT", "step-end:3")]);
+    let out = train(
+        &run,
+        Some(&data),
+        &["--max-steps", "3"],
+        &[("FT_FAULT", "step-end:3")],
+    );
     assert!(!out.status.success());
     let log = std::fs::read(run.join("train_log.jsonl")).unwrap();
 
@@ -141,9 +145,17 @@ fn a_resume_with_other_data_is_refused_and_changes_nothing() {
 fn a_run_killed_before_its_first_checkpoint_restarts_with_latest() {
     let tmp = tempfile::tempdir().unwrap();
     let run = tmp.path().join("run");
-    let out = train(&run, None, &["--max-steps", "3"], &[("FT_FAULT", "step-end:1")]);
+    let out = train(
+        &run,
+        None,
+        &["--max-steps", "3"],
+        &[("FT_FAULT", "step-end:1")],
+    );
     assert!(!out.status.success());
-    assert!(run.join("training_args.json").is_file(), "the kill left files");
+    assert!(
+        run.join("training_args.json").is_file(),
+        "the kill left files"
+    );
     let out = train(
         &run,
         None,

@@ -219,7 +219,10 @@ pub(crate) fn decode_rgb(bytes: &[u8], path: &Path) -> Result<image::RgbImage> {
     let is_jpeg = format == Some(image::ImageFormat::Jpeg);
     // A JPEG cut inside its headers fails here already; say "truncated" when it is.
     let mut decoder = reader.into_decoder().map_err(|e| match is_jpeg {
-        true => bad(path, check_jpeg_complete(bytes).err().unwrap_or(e.to_string())),
+        true => bad(
+            path,
+            check_jpeg_complete(bytes).err().unwrap_or(e.to_string()),
+        ),
         false => bad(path, e.to_string()),
     })?;
     let (w, h) = decoder.dimensions();
