@@ -30,7 +30,7 @@ use std::path::Path;
 use std::time::Instant;
 
 /// Inputs per parser in the default (CI) run.
-const CI_INPUTS: u64 = 4_000;
+const CI_INPUTS: u64 = 100_000;
 /// Inputs per parser in the `--full` run.
 const FULL_INPUTS: u64 = 1_000_000;
 
@@ -167,7 +167,7 @@ use ft_data::text::{
     read_conll_bytes, read_csv_bytes, read_jsonl_bytes, ConllSpec, CsvSpec, JsonlSpec, LabelFilter,
 };
 
-fn csv(bytes: &[u8], i: u64, name: &str) -> bool {
+fn parse_csv(bytes: &[u8], i: u64, name: &str) -> bool {
     let spec = match i % 5 {
         0 => CsvSpec::new("text").label("label"),
         1 => CsvSpec::new("text").label("score").regression(),
@@ -182,7 +182,7 @@ fn csv(bytes: &[u8], i: u64, name: &str) -> bool {
     read_csv_bytes(bytes, Path::new(name), &spec).is_ok()
 }
 
-fn jsonl(bytes: &[u8], i: u64) -> bool {
+fn parse_jsonl(bytes: &[u8], i: u64) -> bool {
     let spec = match i % 3 {
         0 => JsonlSpec::new("text").label("label"),
         1 => JsonlSpec::new("tokens").label("ner_tags"),
@@ -191,7 +191,7 @@ fn jsonl(bytes: &[u8], i: u64) -> bool {
     read_jsonl_bytes(bytes, Path::new("fuzz.jsonl"), &spec).is_ok()
 }
 
-fn conll(bytes: &[u8], i: u64) -> bool {
+fn parse_conll(bytes: &[u8], i: u64) -> bool {
     let spec = if i % 4 == 3 {
         ConllSpec::unlabelled()
     } else {
@@ -200,7 +200,7 @@ fn conll(bytes: &[u8], i: u64) -> bool {
     read_conll_bytes(bytes, Path::new("fuzz.conll"), &spec).is_ok()
 }
 
-fn idx(bytes: &[u8], i: u64) -> bool {
+fn parse_idx(bytes: &[u8], i: u64) -> bool {
     let name = Path::new("fuzz-idx-ubyte");
     if i % 2 == 0 {
         ft_data::idx::idx_images_from_bytes(bytes, name).is_ok()
@@ -209,37 +209,37 @@ fn idx(bytes: &[u8], i: u64) -> bool {
     }
 }
 
-fn safetensors(bytes: &[u8], _: u64) -> bool {
+fn parse_safetensors(bytes: &[u8], _: u64) -> bool {
     ft_models::st::check_bytes(bytes, Path::new("fuzz.safetensors")).is_ok()
 }
 
-fn bert_config(bytes: &[u8], _: u64) -> bool {
+fn parse_bert_config(bytes: &[u8], _: u64) -> bool {
     ft_models::bert::BertConfig::from_slice(bytes, Path::new("config.json")).is_ok()
 }
 
-fn gpt2_config(bytes: &[u8], _: u64) -> bool {
+fn parse_gpt2_config(bytes: &[u8], _: u64) -> bool {
     ft_models::gpt2::Gpt2Config::from_slice(bytes, Path::new("config.json")).is_ok()
 }
 
-fn vision_config(bytes: &[u8], _: u64) -> bool {
+fn parse_vision_config(bytes: &[u8], _: u64) -> bool {
     ft_models::vision::VisionConfig::from_slice(bytes, Path::new("config.json")).is_ok()
 }
 
-fn vae_config(bytes: &[u8], _: u64) -> bool {
+fn parse_vae_config(bytes: &[u8], _: u64) -> bool {
     ft_models::vae::VaeConfig::from_slice(bytes, Path::new("config.json")).is_ok()
 }
 
-fn run_config(bytes: &[u8], _: u64) -> bool {
+fn parse_run_config(bytes: &[u8], _: u64) -> bool {
     serde_json::from_slice::<ft_train::RunConfig>(bytes).is_ok()
 }
 
-fn lock(bytes: &[u8], _: u64) -> bool {
+fn parse_lock(bytes: &[u8], _: u64) -> bool {
     ft_data::assets::lock::UpstreamLock::from_slice(bytes, Path::new("upstream.lock.json")).is_ok()
 }
 
 /// The header check with the default budget; every 4th input is also decoded, under a small
 /// budget (64 Ki pixels) so that a decode stays within the memory bound.
-fn image(bytes: &[u8], i: u64) -> bool {
+fn parse_image(bytes: &[u8], i: u64) -> bool {
     use ft_data::vision::{check_image_header, Pixels, DEFAULT_MAX_IMAGE_PIXELS};
     let name = Path::new("fuzz.jpg");
     let header = check_image_header(bytes, name, DEFAULT_MAX_IMAGE_PIXELS).is_ok();
@@ -266,19 +266,19 @@ macro_rules! fuzz_tests {
 }
 
 fuzz_tests! {
-    csv, csv_full => |b: &[u8], i| csv(b, i, "fuzz.csv");
-    tsv, tsv_full => |b: &[u8], i| csv(b, i, "fuzz.tsv");
-    jsonl, jsonl_full => jsonl;
-    conll, conll_full => conll;
-    idx, idx_full => idx;
-    safetensors, safetensors_full => safetensors;
-    bert_config, bert_config_full => bert_config;
-    gpt2_config, gpt2_config_full => gpt2_config;
-    vision_config, vision_config_full => vision_config;
-    vae_config, vae_config_full => vae_config;
-    run_config, run_config_full => run_config;
-    lock, lock_full => lock;
-    image, image_full => image;
+    csv, csv_full => |b: &[u8], i| parse_csv(b, i, "fuzz.csv");
+    tsv, tsv_full => |b: &[u8], i| parse_csv(b, i, "fuzz.tsv");
+    jsonl, jsonl_full => parse_jsonl;
+    conll, conll_full => parse_conll;
+    idx, idx_full => parse_idx;
+    safetensors, safetensors_full => parse_safetensors;
+    bert_config, bert_config_full => parse_bert_config;
+    gpt2_config, gpt2_config_full => parse_gpt2_config;
+    vision_config, vision_config_full => parse_vision_config;
+    vae_config, vae_config_full => parse_vae_config;
+    run_config, run_config_full => parse_run_config;
+    lock, lock_full => parse_lock;
+    image, image_full => parse_image;
 }
 
 /// The valid seeds of each corpus parse (so the loop mutates inputs that reach deep into the
@@ -288,19 +288,19 @@ fuzz_tests! {
 fn valid_seeds_parse() {
     type Parse = fn(&[u8], u64) -> bool;
     let parsers: [(&str, Parse); 13] = [
-        ("csv", |b, _| (0..5).any(|i| csv(b, i, "seed.csv"))),
-        ("tsv", |b, _| (0..5).any(|i| csv(b, i, "seed.tsv"))),
-        ("jsonl", |b, _| (0..3).any(|i| jsonl(b, i))),
-        ("conll", conll),
-        ("idx", |b, _| idx(b, 0) || idx(b, 1)),
-        ("safetensors", safetensors),
-        ("bert_config", bert_config),
-        ("gpt2_config", gpt2_config),
-        ("vision_config", vision_config),
-        ("vae_config", vae_config),
-        ("run_config", run_config),
-        ("lock", lock),
-        ("image", image),
+        ("csv", |b, _| (0..5).any(|i| parse_csv(b, i, "seed.csv"))),
+        ("tsv", |b, _| (0..5).any(|i| parse_csv(b, i, "seed.tsv"))),
+        ("jsonl", |b, _| (0..3).any(|i| parse_jsonl(b, i))),
+        ("conll", parse_conll),
+        ("idx", |b, _| parse_idx(b, 0) || parse_idx(b, 1)),
+        ("safetensors", parse_safetensors),
+        ("bert_config", parse_bert_config),
+        ("gpt2_config", parse_gpt2_config),
+        ("vision_config", parse_vision_config),
+        ("vae_config", parse_vae_config),
+        ("run_config", parse_run_config),
+        ("lock", parse_lock),
+        ("image", parse_image),
     ];
     for (name, parse) in parsers {
         for (path, bytes) in seeds(name) {
