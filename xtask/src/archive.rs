@@ -416,7 +416,10 @@ mod tests {
                     let len = b.len().max(1) as u64;
                     let at = (next() % len) as usize;
                     match next() % 5 {
-                        0 if !b.is_empty() => b[at.min(b.len() - 1)] ^= 1 << (next() % 8),
+                        0 if !b.is_empty() => {
+                            let i = at.min(b.len() - 1);
+                            b[i] ^= 1 << (next() % 8);
+                        }
                         1 => b.truncate(at),
                         2 => b.insert(at.min(b.len()), next() as u8),
                         3 if !b.is_empty() => {
