@@ -202,7 +202,7 @@ fn parse_conll(bytes: &[u8], i: u64) -> bool {
 
 fn parse_idx(bytes: &[u8], i: u64) -> bool {
     let name = Path::new("fuzz-idx-ubyte");
-    if i % 2 == 0 {
+    if i.is_multiple_of(2) {
         ft_data::idx::idx_images_from_bytes(bytes, name).is_ok()
     } else {
         ft_data::idx::idx_labels_from_bytes(bytes, name).is_ok()
@@ -243,7 +243,7 @@ fn parse_image(bytes: &[u8], i: u64) -> bool {
     use ft_data::vision::{check_image_header, Pixels, DEFAULT_MAX_IMAGE_PIXELS};
     let name = Path::new("fuzz.jpg");
     let header = check_image_header(bytes, name, DEFAULT_MAX_IMAGE_PIXELS).is_ok();
-    if i % 4 == 0 && check_image_header(bytes, name, 1 << 16).is_ok() {
+    if i.is_multiple_of(4) && check_image_header(bytes, name, 1 << 16).is_ok() {
         ft_data::vision::set_max_image_pixels(1 << 16);
         return Pixels::decode_rgb(bytes, name).is_ok();
     }

@@ -443,7 +443,7 @@ mod tests {
                         *format,
                         "top",
                         dir.path(),
-                        i % 2 == 0,
+                        i.is_multiple_of(2),
                     );
                 }));
                 assert!(run.is_ok(), "{format:?} input {i} panicked: {b:02x?}");
