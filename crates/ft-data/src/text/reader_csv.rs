@@ -244,6 +244,11 @@ impl QuoteState {
         }
     }
 
+    /// Inside a quoted field (not just after a quote that may be its closing one).
+    fn in_quotes(&self) -> bool {
+        self.quoted && !self.after_quote
+    }
+
     /// The line of a quote still open at the end of the input, once the input has ended.
     fn unclosed(&self) -> Option<u64> {
         (self.eof && self.quoted && !self.after_quote).then_some(self.open_line)
@@ -265,9 +270,9 @@ impl<R: BufRead> Read for QuoteScan<R> {
         if buf.is_empty() {
             return Ok(0);
         }
+        let mut state = self.state.get();
         let avail = self.inner.fill_buf()?;
         if avail.is_empty() {
-            let mut state = self.state.get();
             state.eof = true;
             self.state.set(state);
             return Ok(0);
@@ -276,7 +281,8 @@ impl<R: BufRead> Read for QuoteScan<R> {
         let mut split_cr = false;
         while used < avail.len() && out < buf.len() {
             let b = avail[used];
-            if b == b'\r' {
+            // Inside a quoted field a `\r\n` is text and stays as it is.
+            if b == b'\r' && !state.in_quotes() {
                 match avail.get(used + 1) {
                     Some(b'\n') => {
                         used += 1;
@@ -291,6 +297,7 @@ impl<R: BufRead> Read for QuoteScan<R> {
                 }
             }
             buf[out] = b;
+            state.feed(&[b], self.delimiter);
             out += 1;
             used += 1;
         }
@@ -299,13 +306,13 @@ impl<R: BufRead> Read for QuoteScan<R> {
             self.inner.consume(1);
             let next_is_lf = self.inner.fill_buf()?.first() == Some(&b'\n');
             if next_is_lf {
+                self.state.set(state);
                 return self.read(buf);
             }
             buf[0] = b'\r';
+            state.feed(b"\r", self.delimiter);
             out = 1;
         }
-        let mut state = self.state.get();
-        state.feed(&buf[..out], self.delimiter);
         self.state.set(state);
         Ok(out)
     }
