@@ -10,7 +10,7 @@
 //! archive (licence PDFs, readmes) is read past.
 use anyhow::{bail, Context, Result};
 use ft_data::assets::Unpack;
-use std::io::Read;
+use std::io::{Read, Seek};
 use std::path::{Component, Path, PathBuf};
 
 /// What an unpack wrote and what it left out.
@@ -30,6 +30,21 @@ pub fn unpack(
     dest: &Path,
     skip_corrupt_images: bool,
 ) -> Result<UnpackReport> {
+    let file = std::fs::File::open(archive)
+        .with_context(|| format!("cannot open {}", archive.display()))?;
+    unpack_from(file, archive, format, keep, dest, skip_corrupt_images)
+}
+
+/// [`unpack`] on any seekable stream of archive bytes; `archive` names it in errors. Damaged
+/// or hostile bytes give an error, never a panic (the fuzz test below holds it to that).
+pub fn unpack_from<R: Read + Seek>(
+    input: R,
+    archive: &Path,
+    format: Unpack,
+    keep: &str,
+    dest: &Path,
+    skip_corrupt_images: bool,
+) -> Result<UnpackReport> {
     let mut sink = Sink {
         archive,
         keep: Path::new(keep),
@@ -37,12 +52,9 @@ pub fn unpack(
         skip_corrupt_images,
         report: UnpackReport::default(),
     };
-    let open = || {
-        std::fs::File::open(archive).with_context(|| format!("cannot open {}", archive.display()))
-    };
     match format {
         Unpack::TarGz => {
-            let mut tar = tar::Archive::new(flate2::read::GzDecoder::new(open()?));
+            let mut tar = tar::Archive::new(flate2::read::GzDecoder::new(input));
             let entries = tar
                 .entries()
                 .with_context(|| format!("{} is not a tar.gz archive", archive.display()))?;
@@ -62,7 +74,7 @@ pub fn unpack(
             }
         }
         Unpack::Zip => {
-            let mut zip = zip::ZipArchive::new(open()?)
+            let mut zip = zip::ZipArchive::new(input)
                 .with_context(|| format!("{} is not a zip archive", archive.display()))?;
             for i in 0..zip.len() {
                 let mut entry = zip
@@ -365,5 +377,77 @@ mod tests {
             assert_eq!(safe_relative(bad), None, "{bad}");
         }
         assert_eq!(safe_relative("./a/b"), Some(PathBuf::from("a/b")));
+    }
+
+    /// Seeded mutations of a valid tar.gz and zip (bit flips, truncation, inserted and
+    /// deleted bytes, huge numbers written over length fields): every one must unpack or fail
+    /// with an error, never panic. `FT_FUZZ_INPUTS` sets the count per format.
+    #[test]
+    fn fuzzed_archives_never_panic() {
+        let n: u64 = std::env::var("FT_FUZZ_INPUTS")
+            .ok()
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(600);
+        let seeds = [
+            (
+                Unpack::TarGz,
+                tar_gz(&[
+                    ("top/a.txt", tar::EntryType::Regular, b"hello"),
+                    ("top/sub/", tar::EntryType::Directory, b""),
+                    ("other.txt", tar::EntryType::Regular, b"x"),
+                ]),
+            ),
+            (
+                Unpack::Zip,
+                zip_bytes(&[("top/a.jpg", JPEG), ("top/b.txt", b"b")], None),
+            ),
+        ];
+        let mut state = 0x9E37_79B9_7F4A_7C15u64;
+        let mut next = move || {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            state
+        };
+        for (format, seed) in &seeds {
+            for i in 0..n {
+                let mut b = seed.clone();
+                for _ in 0..1 + next() % 4 {
+                    let len = b.len().max(1) as u64;
+                    let at = (next() % len) as usize;
+                    match next() % 5 {
+                        0 if !b.is_empty() => {
+                            let i = at.min(b.len() - 1);
+                            b[i] ^= 1 << (next() % 8);
+                        }
+                        1 => b.truncate(at),
+                        2 => b.insert(at.min(b.len()), next() as u8),
+                        3 if !b.is_empty() => {
+                            b.remove(at.min(b.len() - 1));
+                        }
+                        _ => {
+                            let big = [0xFFu8, 0xFF, 0xFF, 0x7F];
+                            for (k, v) in big.iter().enumerate() {
+                                if let Some(x) = b.get_mut(at + k) {
+                                    *x = *v;
+                                }
+                            }
+                        }
+                    }
+                }
+                let dir = tempfile::tempdir().unwrap();
+                let run = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                    let _ = unpack_from(
+                        std::io::Cursor::new(&b),
+                        Path::new("fuzz.archive"),
+                        *format,
+                        "top",
+                        dir.path(),
+                        i.is_multiple_of(2),
+                    );
+                }));
+                assert!(run.is_ok(), "{format:?} input {i} panicked: {b:02x?}");
+            }
+        }
     }
 }

@@ -56,6 +56,13 @@ pub enum AssetError {
         #[source]
         source: std::io::Error,
     },
+    /// Writing into the cache failed (a full disk, a read-only directory).
+    #[error("writing {}: {source}", path.display())]
+    Write {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
 }
 
 /// Whether an asset holds weights or data; decides `models/` vs `datasets/` in the cache.

@@ -107,11 +107,68 @@ pub enum DataError {
 /// Shorthand used across the crate.
 pub type Result<T, E = DataError> = std::result::Result<T, E>;
 
+/// How many characters of a user's value an error message quotes.
+pub const QUOTE_CHARS: usize = 80;
+
+/// A user value (a cell, a header name, a tag) as an error message quotes it: whole when short,
+/// otherwise its first [`QUOTE_CHARS`] characters and its full length, so a 50 MB header line
+/// never becomes a 50 MB message. Debug-quoted (`"…"`), so blanks and control bytes show.
+pub fn quote(value: &str) -> String {
+    match value.char_indices().nth(QUOTE_CHARS) {
+        None => format!("{value:?}"),
+        Some((end, _)) => format!("{:?}… ({} bytes in all)", &value[..end], value.len()),
+    }
+}
+
+/// Like [`quote`], without the quotes: for names shown in backticks (columns, fields).
+pub fn shorten(value: &str) -> String {
+    match value.char_indices().nth(QUOTE_CHARS) {
+        None => value.to_owned(),
+        Some((end, _)) => format!("{}… ({} bytes in all)", &value[..end], value.len()),
+    }
+}
+
+/// A list of names for a message (`a, b, c`), each shortened and at most `max` of them.
+pub fn name_list<'a>(names: impl IntoIterator<Item = &'a str>, max: usize) -> String {
+    let mut out = String::new();
+    let mut n = 0usize;
+    for name in names {
+        if n < max {
+            if n > 0 {
+                out.push_str(", ");
+            }
+            out.push_str(&shorten(name));
+        }
+        n += 1;
+    }
+    if n > max {
+        out.push_str(&format!(", … {} more", n - max));
+    }
+    out
+}
+
 impl DataError {
     pub(crate) fn io(path: impl Into<PathBuf>, source: std::io::Error) -> Self {
         DataError::Io {
             path: path.into(),
             source,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn long_values_are_cut_with_their_length() {
+        assert_eq!(quote("short"), "\"short\"");
+        let long = "é".repeat(1000);
+        let q = quote(&long);
+        assert!(q.len() < 200, "{q}");
+        assert!(q.ends_with("(2000 bytes in all)"), "{q}");
+        assert_eq!(shorten("col"), "col");
+        assert!(shorten(&"x".repeat(100)).contains("… (100 bytes in all)"));
+        assert_eq!(name_list(["a", "b", "c"], 2), "a, b, … 1 more");
     }
 }

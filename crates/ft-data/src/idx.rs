@@ -48,23 +48,41 @@ fn syntax(path: &Path, message: String) -> DataError {
 
 /// Reads an IDX file (`.gz` decompressed on the fly) of unsigned bytes with the given rank.
 fn read_u8(path: &Path, rank: usize) -> Result<(Vec<usize>, Vec<u8>)> {
-    let mut bytes = Vec::new();
-    source::open(path)?
-        .read_to_end(&mut bytes)
-        .map_err(|e| DataError::io(path, e))?;
-    if bytes.len() < 4 {
+    // The size on disk bounds a plain file's data before anything is allocated; a gzipped
+    // file is bounded while it is read (see `read_u8_from`).
+    let on_disk = match source::Compression::from_path(path) {
+        source::Compression::None => std::fs::metadata(path).ok().map(|m| m.len()),
+        _ => None,
+    };
+    read_u8_from(source::open(path)?, path, rank, on_disk)
+}
+
+/// The header and data of an IDX stream. `total_len`, when known, is the stream's whole
+/// length: a header whose dimensions disagree with it is refused before the data is read.
+/// Without it the data is read through a limit of what the header promises plus one byte, so
+/// a header that claims gigabytes never makes this allocate more than the stream holds.
+fn read_u8_from(
+    mut input: impl Read,
+    path: &Path,
+    rank: usize,
+    total_len: Option<u64>,
+) -> Result<(Vec<usize>, Vec<u8>)> {
+    let io = |e: std::io::Error| DataError::io(path, e);
+    let mut magic = [0u8; 4];
+    let got = read_full(&mut input, &mut magic).map_err(io)?;
+    if got < 4 {
         return Err(syntax(
             path,
             "not an IDX file: shorter than its header".into(),
         ));
     }
-    let (kind, found_rank) = (bytes[2], bytes[3] as usize);
-    if bytes[0] != 0 || bytes[1] != 0 || kind != 0x08 {
+    let (kind, found_rank) = (magic[2], magic[3] as usize);
+    if magic[0] != 0 || magic[1] != 0 || kind != 0x08 {
         return Err(syntax(
             path,
             format!(
                 "not an IDX file of unsigned bytes (magic {:02x}{:02x}{:02x}{:02x})",
-                bytes[0], bytes[1], bytes[2], bytes[3]
+                magic[0], magic[1], magic[2], magic[3]
             ),
         ));
     }
@@ -74,42 +92,96 @@ fn read_u8(path: &Path, rank: usize) -> Result<(Vec<usize>, Vec<u8>)> {
             format!("expected {rank} dimension(s), the header has {found_rank}"),
         ));
     }
-    let header = 4 + 4 * rank;
-    if bytes.len() < header {
-        return Err(syntax(path, "truncated IDX header".into()));
+    let mut dims = Vec::with_capacity(rank);
+    for _ in 0..rank {
+        let mut d = [0u8; 4];
+        if read_full(&mut input, &mut d).map_err(io)? < 4 {
+            return Err(syntax(path, "truncated IDX header".into()));
+        }
+        dims.push(u32::from_be_bytes(d) as usize);
     }
-    let dims: Vec<usize> = (0..rank)
-        .map(|d| {
-            let b = &bytes[4 + 4 * d..8 + 4 * d];
-            u32::from_be_bytes([b[0], b[1], b[2], b[3]]) as usize
-        })
-        .collect();
-    let want: usize = dims.iter().product();
-    let have = bytes.len() - header;
-    if have != want {
-        return Err(syntax(
+    let header = 4 + 4 * rank as u64;
+    // u32 dimensions multiply past u64 with rank 3; checked, that is "more than any file".
+    let want = dims
+        .iter()
+        .try_fold(1u64, |acc, &d| acc.checked_mul(d as u64));
+    let promise = |have: String| {
+        syntax(
             path,
-            format!("the header promises {want} bytes of data ({dims:?}), the file holds {have}"),
-        ));
+            format!(
+                "the header promises {} bytes of data ({dims:?}), the file holds {have}",
+                want.map_or_else(|| "more than 2^64".to_string(), |w| w.to_string())
+            ),
+        )
+    };
+    let Some(want) = want else {
+        return Err(promise("less".into()));
+    };
+    if let Some(total) = total_len {
+        let have = total.saturating_sub(header);
+        if have != want {
+            return Err(promise(have.to_string()));
+        }
     }
-    bytes.drain(..header);
-    Ok((dims, bytes))
+    let mut data = Vec::new();
+    input
+        .take(want.saturating_add(1))
+        .read_to_end(&mut data)
+        .map_err(io)?;
+    if data.len() as u64 != want {
+        let have = if data.len() as u64 > want {
+            "more".to_string()
+        } else {
+            data.len().to_string()
+        };
+        return Err(promise(have));
+    }
+    Ok((dims, data))
+}
+
+/// Reads until `buf` is full or the stream ends; returns how many bytes were read.
+fn read_full(input: &mut impl Read, buf: &mut [u8]) -> std::io::Result<usize> {
+    let mut n = 0;
+    while n < buf.len() {
+        match input.read(&mut buf[n..]) {
+            Ok(0) => break,
+            Ok(k) => n += k,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(n)
+}
+
+fn images_of(dims: Vec<usize>, pixels: Vec<u8>) -> IdxImages {
+    IdxImages {
+        count: dims[0],
+        rows: dims[1],
+        cols: dims[2],
+        pixels,
+    }
 }
 
 /// Reads an `idx3-ubyte` image file.
 pub fn read_idx_images(path: &Path) -> Result<IdxImages> {
     let (dims, pixels) = read_u8(path, 3)?;
-    Ok(IdxImages {
-        count: dims[0],
-        rows: dims[1],
-        cols: dims[2],
-        pixels,
-    })
+    Ok(images_of(dims, pixels))
 }
 
 /// Reads an `idx1-ubyte` label file.
 pub fn read_idx_labels(path: &Path) -> Result<Vec<u8>> {
     Ok(read_u8(path, 1)?.1)
+}
+
+/// [`read_idx_images`] on the (uncompressed) bytes of a file; `name` names it in errors.
+pub fn idx_images_from_bytes(bytes: &[u8], name: &Path) -> Result<IdxImages> {
+    let (dims, pixels) = read_u8_from(bytes, name, 3, Some(bytes.len() as u64))?;
+    Ok(images_of(dims, pixels))
+}
+
+/// [`read_idx_labels`] on the (uncompressed) bytes of a file; `name` names it in errors.
+pub fn idx_labels_from_bytes(bytes: &[u8], name: &Path) -> Result<Vec<u8>> {
+    Ok(read_u8_from(bytes, name, 1, Some(bytes.len() as u64))?.1)
 }
 
 #[cfg(test)]
@@ -182,5 +254,51 @@ mod tests {
         for c in 0..10u8 {
             assert_eq!(labels.iter().filter(|&&l| l == c).count(), 1000);
         }
+    }
+
+    #[test]
+    fn lying_dimensions_are_refused_before_reading_the_data() {
+        let name = Path::new("lie-idx3-ubyte");
+        // 4 billion cubed overflows u64: an error, not an overflow panic.
+        let err = idx_images_from_bytes(&idx(&[u32::MAX, u32::MAX, u32::MAX], &[1]), name)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("lie-idx3-ubyte") && err.contains("more than 2^64"),
+            "{err}"
+        );
+        let err = idx_images_from_bytes(&idx(&[60000, 28, 28], &[1, 2]), name)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("promises 47040000 bytes") && err.contains("holds 2"),
+            "{err}"
+        );
+        // Too much data is as wrong as too little.
+        let err = idx_labels_from_bytes(&idx(&[1], &[1, 2]), name)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("promises 1 bytes") && err.contains("holds 2"),
+            "{err}"
+        );
+        // A gzipped file that lies is caught while reading, never by allocating the promise.
+        let dir = tempfile::tempdir().unwrap();
+        let gz = dir.path().join("lie-idx1-ubyte.gz");
+        let mut enc = flate2::write::GzEncoder::new(
+            std::fs::File::create(&gz).unwrap(),
+            flate2::Compression::fast(),
+        );
+        enc.write_all(&idx(&[u32::MAX], &[7])).unwrap();
+        enc.finish().unwrap();
+        let err = read_idx_labels(&gz).unwrap_err().to_string();
+        assert!(
+            err.contains("promises 4294967295 bytes") && err.contains("holds 1"),
+            "{err}"
+        );
+        assert_eq!(
+            idx_labels_from_bytes(&idx(&[2], &[3, 4]), name).unwrap(),
+            [3, 4]
+        );
     }
 }

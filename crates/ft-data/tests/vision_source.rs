@@ -116,6 +116,75 @@ fn corrupt_images_fail_naming_the_file_or_are_skipped_and_counted() {
     assert_eq!(lenient.skipped(), [broken], "each bad file listed once");
 }
 
+/// A 0-byte file, a JPEG cut in half, a PNG under a `.jpg` name, and a PNG whose header claims
+/// 100000x100000 pixels: the strict source names each bad file; the lenient one skips and
+/// lists them; the mislabelled PNG decodes by its content.
+#[test]
+fn empty_truncated_mislabelled_and_bomb_images() {
+    let dir = folder(false);
+    let jpg = std::fs::read(dir.path().join("dog/1.jpg")).unwrap();
+    let png = std::fs::read(dir.path().join("dog/0.png")).unwrap();
+    std::fs::write(dir.path().join("dog/empty.jpg"), b"").unwrap();
+    std::fs::write(dir.path().join("dog/half.jpg"), &jpg[..jpg.len() / 2]).unwrap();
+    std::fs::write(dir.path().join("dog/really-png.jpg"), &png).unwrap();
+    let mut bomb = png.clone();
+    bomb[16..24].copy_from_slice(&[0, 1, 0x86, 0xA0, 0, 1, 0x86, 0xA0]);
+    // The IHDR CRC is wrong now; PNG decoders check it, so fix it up.
+    let crc = {
+        let mut c = 0xFFFF_FFFFu32;
+        for &b in &bomb[12..29] {
+            c ^= b as u32;
+            for _ in 0..8 {
+                c = if c & 1 != 0 {
+                    0xEDB8_8320 ^ (c >> 1)
+                } else {
+                    c >> 1
+                };
+            }
+        }
+        !c
+    };
+    bomb[29..33].copy_from_slice(&crc.to_be_bytes());
+    std::fs::write(dir.path().join("dog/bomb.png"), &bomb).unwrap();
+
+    let ds = ImageDataset::folder(dir.path()).unwrap();
+    let row_of = |name: &str| {
+        let p = dir.path().join("dog").join(name);
+        (0..ds.len())
+            .find(|&i| ds.path(i) == Some(p.as_path()))
+            .unwrap()
+    };
+    let t = Transform::imagenet_eval(20, 16);
+    let strict = ImageSource::new(Arc::new(ds.clone()), t.clone());
+    for (name, says) in [
+        ("empty.jpg", "the file is empty (0 bytes)"),
+        ("half.jpg", "truncated"),
+        ("bomb.png", "claims 100000x100000 = 10000000000 pixels"),
+    ] {
+        let e = strict
+            .collate(&[row_of(name)], ctx(0))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains(name) && e.contains("bad image") && e.contains(says),
+            "{e}"
+        );
+    }
+    let ok = strict.collate(&[row_of("really-png.jpg")], ctx(0)).unwrap();
+    assert_eq!(ok.rows.len(), 1);
+
+    let lenient = ImageSource::new(Arc::new(ds.clone()), t).skip_bad_images(true);
+    let rows = [
+        row_of("empty.jpg"),
+        row_of("half.jpg"),
+        row_of("bomb.png"),
+        0,
+    ];
+    let b = lenient.collate(&rows, ctx(0)).unwrap();
+    assert_eq!(b.rows, [0]);
+    assert_eq!(lenient.skipped().len(), 3);
+}
+
 #[test]
 fn images_of_different_final_sizes_cannot_share_a_batch() {
     let dir = folder(false);

@@ -9,6 +9,13 @@ pub enum ModelError {
         #[source]
         source: std::io::Error,
     },
+    /// Writing (or renaming into place) failed: a full disk, a read-only directory, a size limit.
+    #[error("writing {}: {source}", path.display())]
+    Write {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
     #[error("invalid model config {}: {message}", path.display())]
     Config { path: PathBuf, message: String },
     #[error("{} is not a valid safetensors file: {message}", path.display())]

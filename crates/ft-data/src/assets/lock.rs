@@ -59,27 +59,55 @@ impl UpstreamLock {
             }
             Err(source) => return Err(AssetError::Io { path, source }),
         };
-        serde_json::from_str(&text).map_err(|e| AssetError::Manifest {
+        Self::from_slice(text.as_bytes(), &path)
+    }
+
+    /// Parses the bytes of a lock file; `path` names it in errors. Anything but a JSON object
+    /// of entries with a 64-digit hex `sha256`, a `size` and a `url` is an error (never a
+    /// panic), with a hint that deleting the file starts a fresh record.
+    pub fn from_slice(bytes: &[u8], path: &Path) -> Result<UpstreamLock, AssetError> {
+        let bad = |message: String| AssetError::Manifest {
             origin: path.display().to_string(),
-            message: format!("{e} (delete the file to start a fresh trust-on-first-use record)"),
-        })
+            message: format!(
+                "{message} (delete the file to start a fresh trust-on-first-use record)"
+            ),
+        };
+        let lock: UpstreamLock = serde_json::from_slice(bytes).map_err(|e| bad(e.to_string()))?;
+        if lock.schema != 1 {
+            return Err(bad(format!("schema {} is not 1", lock.schema)));
+        }
+        for (key, entry) in &lock.files {
+            let hex =
+                entry.sha256.len() == 64 && entry.sha256.bytes().all(|b| b.is_ascii_hexdigit());
+            if !hex {
+                return Err(bad(format!(
+                    "entry `{}`: sha256 is not 64 hex digits",
+                    crate::error::shorten(key)
+                )));
+            }
+        }
+        Ok(lock)
     }
 
     /// Writes the lock atomically (temp file, fsync, rename): a crash never leaves half a lock.
     pub fn save(&self, root: &Path) -> Result<(), AssetError> {
         let path = Self::path(root);
         let tmp = root.join(format!(".{LOCK_FILE}.{}.tmp", std::process::id()));
-        let io = |source| AssetError::Io {
-            path: path.clone(),
-            source,
-        };
-        std::fs::create_dir_all(root).map_err(io)?;
         let json = serde_json::to_string_pretty(self).expect("a lock always serializes");
-        let mut file = std::fs::File::create(&tmp).map_err(io)?;
-        file.write_all(json.as_bytes()).map_err(io)?;
-        file.write_all(b"\n").map_err(io)?;
-        file.sync_all().map_err(io)?;
-        std::fs::rename(&tmp, &path).map_err(io)
+        let result = (|| {
+            std::fs::create_dir_all(root)?;
+            let mut file = std::fs::File::create(&tmp)?;
+            file.write_all(json.as_bytes())?;
+            file.write_all(b"\n")?;
+            file.sync_all()?;
+            drop(file);
+            std::fs::rename(&tmp, &path)
+        })();
+        if result.is_err() {
+            // Never leave a half-written temporary file behind.
+            let _ = std::fs::remove_file(&tmp);
+        }
+        result.map_err(|source| AssetError::Write { path, source })
     }
 
     /// The key of one file of one asset.
@@ -126,5 +154,33 @@ mod tests {
         std::fs::write(UpstreamLock::path(tmp.path()), "{not json").unwrap();
         let err = UpstreamLock::load(tmp.path()).unwrap_err().to_string();
         assert!(err.contains(LOCK_FILE), "{err}");
+    }
+
+    #[test]
+    fn garbage_is_an_error_never_a_panic() {
+        let p = Path::new("upstream.lock.json");
+        for bad in [
+            &b""[..],
+            b"\xff\xfe",
+            b"\"text\"",
+            b"{\"schema\": 2}",
+            b"{\"files\": {\"a/b\": {\"sha256\": \"zz\", \"size\": 1, \"url\": \"u\"}}}",
+            b"{\"files\": {\"a/b\": {\"sha256\": 5}}}",
+            b"{\"files\": 7}",
+        ] {
+            let err = UpstreamLock::from_slice(bad, p).unwrap_err().to_string();
+            assert!(err.contains(LOCK_FILE), "{err}");
+        }
+        let ok = format!(
+            "{{\"files\": {{\"a/b\": {{\"sha256\": \"{}\", \"size\": 1, \"url\": \"u\"}}}}}}",
+            "ab".repeat(32)
+        );
+        assert_eq!(
+            UpstreamLock::from_slice(ok.as_bytes(), p)
+                .unwrap()
+                .files
+                .len(),
+            1
+        );
     }
 }

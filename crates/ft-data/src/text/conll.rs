@@ -14,9 +14,10 @@
 //! Each sentence becomes an [`Example`] whose location is the line of its first token; its
 //! `i`-th word is on line `location.line + i`, which is how label errors name the exact line.
 
+use super::lines::NumberedLines;
 use super::{Example, Location, Target, TextInput};
-use crate::error::{DataError, Result};
-use crate::source::Lines;
+use crate::error::{quote, DataError, Result};
+use std::io::BufRead;
 use std::path::Path;
 use std::sync::Arc;
 
@@ -28,6 +29,11 @@ pub struct ConllSpec {
     pub tag_column: Option<usize>,
     /// Whether tags are required (training/eval) or absent (prediction input).
     pub labelled: bool,
+    /// Whether every tag must be a chunk tag ([`check_tag`]: `O`, `B-X`, `I-X`, …), as the
+    /// span metrics of token classification need. On by default so that a malformed tag is
+    /// reported with its line when the file is read, not after training; off for tag sets
+    /// that are not chunks (part-of-speech columns).
+    pub chunk_tags: bool,
 }
 
 impl Default for ConllSpec {
@@ -36,8 +42,34 @@ impl Default for ConllSpec {
             token_column: 0,
             tag_column: None,
             labelled: true,
+            chunk_tags: true,
         }
     }
+}
+
+/// Checks that `tag` is a chunk tag the span metrics understand, with the same rules as the
+/// seqeval-compatible decoder of `ft-metrics` (default mode): exactly `O`, or one of the
+/// prefixes `B I E S`, alone or followed by `-` and a type (`B-PER`, `I-LOC`). An `I-` tag
+/// that starts a span (after `O`) is legal, as seqeval accepts it; `PER` (no prefix), `X-LOC`
+/// (unknown prefix) and `BPER` (no dash) are not. The error says what is wrong; callers add
+/// the file and line.
+pub fn check_tag(tag: &str) -> std::result::Result<(), String> {
+    let mut chars = tag.chars();
+    let first = chars.next();
+    let rest = chars.as_str();
+    let ok = match first {
+        Some('O') => rest.is_empty(),
+        Some('B' | 'I' | 'E' | 'S') => rest.is_empty() || rest.starts_with('-'),
+        _ => false,
+    };
+    if ok {
+        return Ok(());
+    }
+    Err(format!(
+        "tag {} is not in BIO/IOB2 form: expected `O` or a prefix B-, I- (or E-, S-) \
+         followed by the entity type, e.g. `B-PER`",
+        quote(tag)
+    ))
 }
 
 impl ConllSpec {
@@ -52,6 +84,20 @@ impl ConllSpec {
 
 /// Reads all sentences of a CoNLL-style file (plain, `.gz` or `.bz2`).
 pub fn read_conll(path: &Path, spec: &ConllSpec) -> Result<Vec<Example>> {
+    read_conll_from(crate::source::open(path)?, path, spec)
+}
+
+/// [`read_conll`] on bytes already in memory; `name` stands for the file in errors.
+pub fn read_conll_bytes(bytes: &[u8], name: &Path, spec: &ConllSpec) -> Result<Vec<Example>> {
+    read_conll_from(bytes, name, spec)
+}
+
+/// [`read_conll`] on any buffered stream of (decompressed) bytes; `path` names it in errors.
+pub fn read_conll_from<R: BufRead>(
+    input: R,
+    path: &Path,
+    spec: &ConllSpec,
+) -> Result<Vec<Example>> {
     let file: Arc<Path> = Arc::from(path);
     let mut examples = Vec::new();
     let mut words: Vec<String> = Vec::new();
@@ -72,7 +118,7 @@ pub fn read_conll(path: &Path, spec: &ConllSpec) -> Result<Vec<Example>> {
                 location: Location::new(file.clone(), start),
             });
         };
-    for item in Lines::open(path)? {
+    for item in NumberedLines::new(input, path) {
         let (line, text) = item?;
         if text.trim().is_empty() {
             flush(&mut words, &mut tags, start, &mut examples);
@@ -98,8 +144,9 @@ pub fn read_conll(path: &Path, spec: &ConllSpec) -> Result<Vec<Example>> {
             .filter(|t| !t.is_empty())
             .ok_or_else(|| {
                 syntax(format!(
-                    "no token in column {} of {:?}",
-                    spec.token_column, text
+                    "no token in column {} of {}",
+                    spec.token_column + 1,
+                    quote(&text)
                 ))
             })?;
         if spec.labelled {
@@ -111,9 +158,13 @@ pub fn read_conll(path: &Path, spec: &ConllSpec) -> Result<Vec<Example>> {
                 .filter(|_| tag_col != spec.token_column)
                 .ok_or_else(|| {
                     syntax(format!(
-                        "token {token:?} has no tag (expected `token<TAB>tag`)"
+                        "token {} has no tag (expected `token<TAB>tag`)",
+                        quote(token)
                     ))
                 })?;
+            if spec.chunk_tags {
+                check_tag(tag).map_err(&syntax)?;
+            }
             tags.push(tag.to_owned());
         }
         if words.is_empty() {
@@ -168,6 +219,7 @@ mod tests {
 
         let pos = ConllSpec {
             tag_column: Some(1),
+            chunk_tags: false,
             ..ConllSpec::default()
         };
         let ex = read_conll(&p, &pos).unwrap();
@@ -186,5 +238,43 @@ mod tests {
         assert!(read_conll(&p, &ConllSpec::default()).is_err());
         std::fs::write(&p, "a\nb\n\nc\n").unwrap();
         assert_eq!(read_conll(&p, &ConllSpec::unlabelled()).unwrap().len(), 2);
+    }
+
+    #[test]
+    fn tags_not_in_bio_form_are_refused_at_read_time() {
+        let spec = ConllSpec::default();
+        for (tag, line) in [("PER", 3), ("X-LOC", 3), ("BPER", 3), ("o", 3)] {
+            let data = format!("EU\tB-ORG\nsays\tO\nPeter\t{tag}\n");
+            let err = read_conll_bytes(data.as_bytes(), Path::new("t.conll"), &spec)
+                .unwrap_err()
+                .to_string();
+            assert!(
+                err.starts_with(&format!(
+                    "t.conll:{line}: tag \"{tag}\" is not in BIO/IOB2 form"
+                )),
+                "{tag}: {err}"
+            );
+        }
+        // `O`, B-/I-, a span opened by I- after O (seqeval accepts it) and bare prefixes are legal.
+        let ok = b"a\tO\nb\tI-PER\nc\tB-LOC\nd\tI-LOC\ne\tS-X\nf\tB\n";
+        assert_eq!(
+            read_conll_bytes(ok, Path::new("t.conll"), &spec)
+                .unwrap()
+                .len(),
+            1
+        );
+        // Part-of-speech columns are not chunks: no check when asked.
+        let pos = ConllSpec {
+            chunk_tags: false,
+            ..ConllSpec::default()
+        };
+        assert!(read_conll_bytes(b"a\tNNP\n", Path::new("p.conll"), &pos).is_ok());
+        let err = read_conll_bytes(b"a\tO\nlonely\n", Path::new("t.conll"), &spec)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.starts_with("t.conll:2: token \"lonely\" has no tag"),
+            "{err}"
+        );
     }
 }

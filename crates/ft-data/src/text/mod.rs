@@ -8,18 +8,19 @@ pub mod align;
 pub mod conll;
 pub mod encode;
 pub mod label_filter;
+mod lines;
 pub mod reader_csv;
 pub mod reader_folder;
 pub mod reader_jsonl;
 pub mod tokenize;
 
 pub use align::{align_word_labels, word_predictions, IGNORE_INDEX};
-pub use conll::{read_conll, ConllSpec};
+pub use conll::{check_tag, read_conll, read_conll_bytes, read_conll_from, ConllSpec};
 pub use encode::{EncodeOptions, EncodeReport, Encoded, EncodedLabel};
 pub use label_filter::LabelFilter;
-pub use reader_csv::{read_csv, Column, CsvSpec, LabelKind};
+pub use reader_csv::{read_csv, read_csv_bytes, read_csv_from, Column, CsvSpec, LabelKind};
 pub use reader_folder::read_class_folders;
-pub use reader_jsonl::{read_jsonl, JsonlSpec};
+pub use reader_jsonl::{read_jsonl, read_jsonl_bytes, read_jsonl_from, JsonlSpec};
 pub use tokenize::Tokenizer;
 
 use std::fmt;

@@ -6,11 +6,13 @@
 //! labels (`"label": 1`) are kept as their text (`"1"`), so the label map sorts them like the
 //! other strings. Blank lines are skipped.
 
-use super::reader_csv::LabelKind;
+use super::conll::check_tag;
+use super::lines::NumberedLines;
+use super::reader_csv::{parse_target, LabelKind};
 use super::{Example, LabelFilter, Location, Target, TextInput};
-use crate::error::{DataError, Result};
-use crate::source::Lines;
+use crate::error::{quote, shorten, DataError, Result};
 use serde_json::Value;
+use std::io::BufRead;
 use std::path::Path;
 use std::sync::Arc;
 
@@ -58,11 +60,29 @@ impl JsonlSpec {
 }
 
 /// Reads every example of a JSONL file (plain, `.gz` or `.bz2`).
+///
+/// Errors name the file and line: a line that is not a JSON object, a missing field or one of
+/// the wrong type, an empty label, per-word tags not in BIO/IOB2 form ([`check_tag`]), and a
+/// regression target that is missing, not a number, NaN or infinite.
 pub fn read_jsonl(path: &Path, spec: &JsonlSpec) -> Result<Vec<Example>> {
+    read_jsonl_from(crate::source::open(path)?, path, spec)
+}
+
+/// [`read_jsonl`] on bytes already in memory; `name` stands for the file in errors.
+pub fn read_jsonl_bytes(bytes: &[u8], name: &Path, spec: &JsonlSpec) -> Result<Vec<Example>> {
+    read_jsonl_from(bytes, name, spec)
+}
+
+/// [`read_jsonl`] on any buffered stream of (decompressed) bytes; `path` names it in errors.
+pub fn read_jsonl_from<R: BufRead>(
+    input: R,
+    path: &Path,
+    spec: &JsonlSpec,
+) -> Result<Vec<Example>> {
     let file: Arc<Path> = Arc::from(path);
     let mut examples = Vec::new();
     let mut rows = 0u64;
-    for item in Lines::open(path)? {
+    for item in NumberedLines::new(input, path) {
         let (line, text) = item?;
         if text.trim().is_empty() {
             continue;
@@ -76,9 +96,16 @@ pub fn read_jsonl(path: &Path, spec: &JsonlSpec) -> Result<Vec<Example>> {
         let bad = |field: &str, message: String| DataError::BadField {
             path: path.to_path_buf(),
             line,
-            field: field.to_owned(),
+            field: shorten(field),
             message,
         };
+        if !obj.is_object() {
+            return Err(DataError::Syntax {
+                path: path.to_path_buf(),
+                line,
+                message: format!("expected a JSON object, found {}", quote(&obj.to_string())),
+            });
+        }
         let get = |field: &str| -> Result<&Value> {
             obj.get(field)
                 .ok_or_else(|| bad(field, "missing from this object".into()))
@@ -88,7 +115,10 @@ pub fn read_jsonl(path: &Path, spec: &JsonlSpec) -> Result<Vec<Example>> {
                 Value::String(s) => Ok(s.clone()),
                 Value::Number(n) => Ok(n.to_string()),
                 Value::Bool(b) => Ok(b.to_string()),
-                other => Err(bad(field, format!("expected a string, found {other}"))),
+                other => Err(bad(
+                    field,
+                    format!("expected a string, found {}", quote(&other.to_string())),
+                )),
             }
         };
 
@@ -119,31 +149,48 @@ pub fn read_jsonl(path: &Path, spec: &JsonlSpec) -> Result<Vec<Example>> {
                                 format!("{} tags for {} words", tags.len(), words.len()),
                             ));
                         }
-                        Target::Tags(
-                            tags.iter()
-                                .map(|t| as_str(field, t))
-                                .collect::<Result<_>>()?,
-                        )
+                        let tags: Vec<String> = tags
+                            .iter()
+                            .map(|t| as_str(field, t))
+                            .collect::<Result<_>>()?;
+                        for (i, t) in tags.iter().enumerate() {
+                            check_tag(t).map_err(|m| bad(field, format!("word {i}: {m}")))?;
+                        }
+                        Target::Tags(tags)
                     }
                     (TextInput::Words(_), other, _) => {
                         return Err(bad(
                             field,
-                            format!("words need an array of tags, found {other}"),
+                            format!(
+                                "words need an array of tags, found {}",
+                                quote(&other.to_string())
+                            ),
                         ))
                     }
                     (_, v, LabelKind::Value) => {
                         let x = match v {
-                            Value::Number(n) => n.as_f64(),
-                            Value::String(s) => s.trim().parse::<f64>().ok(),
-                            _ => None,
+                            // JSON numbers are finite, but may not fit an f32 (1e39).
+                            Value::Number(n) => parse_target(&n.to_string()),
+                            Value::String(s) => parse_target(s),
+                            other => Err(format!(
+                                "cannot read {} as a number",
+                                quote(&other.to_string())
+                            )),
                         };
-                        Target::Value(
-                            x.ok_or_else(|| bad(field, format!("cannot read {v} as a number")))?
-                                as f32,
-                        )
+                        Target::Value(x.map_err(|m| bad(field, m))?)
                     }
                     (_, v, LabelKind::Class) => {
                         let raw = as_str(field, v)?;
+                        let dropped = spec
+                            .label_filter
+                            .as_ref()
+                            .is_some_and(|f| f.apply(&raw) == Some(None));
+                        if raw.trim().is_empty() && !dropped {
+                            return Err(bad(
+                                field,
+                                "the label is empty; every object needs a label".into(),
+                            ));
+                        }
                         match &spec.label_filter {
                             None => Target::Class(raw),
                             Some(f) => match f.apply(&raw) {
@@ -153,8 +200,8 @@ pub fn read_jsonl(path: &Path, spec: &JsonlSpec) -> Result<Vec<Example>> {
                                     return Err(DataError::UnmappedLabel {
                                         path: path.to_path_buf(),
                                         line,
-                                        value: raw,
-                                        known: f.known(),
+                                        value: shorten(&raw),
+                                        known: shorten(&f.known()),
                                     })
                                 }
                             },
@@ -240,5 +287,59 @@ mod tests {
         std::fs::write(&p, "{\"t\": [\"a\", \"b\"], \"g\": [\"O\"]}\n").unwrap();
         let err = read_jsonl(&p, &JsonlSpec::new("t").label("g")).unwrap_err();
         assert!(err.to_string().contains("1 tags for 2 words"), "{err}");
+    }
+
+    #[test]
+    fn broken_lines_empty_labels_and_bad_targets_name_the_line() {
+        let name = Path::new("d.jsonl");
+        let err = |data: &str, spec: &JsonlSpec| {
+            read_jsonl_bytes(data.as_bytes(), name, spec)
+                .unwrap_err()
+                .to_string()
+        };
+        let cls = JsonlSpec::new("text").label("label");
+        let e = err(
+            "{\"text\": \"a\", \"label\": \"x\"}\n{\"text\": \"b\", \"lab",
+            &cls,
+        );
+        assert!(e.starts_with("d.jsonl:2: invalid JSON"), "{e}");
+        let e = err("[1, 2]\n", &cls);
+        assert!(e.starts_with("d.jsonl:1: expected a JSON object"), "{e}");
+        let e = err("{\"text\": \"a\", \"label\": \"\"}\n", &cls);
+        assert!(
+            e.starts_with("d.jsonl:1: field `label`: the label is empty"),
+            "{e}"
+        );
+        let reg = JsonlSpec::new("text").label("y").regression();
+        for (v, says) in [
+            ("\"NaN\"", "not a finite number"),
+            ("\"inf\"", "not a finite number"),
+            ("1e39", "not a finite number"),
+            ("\"\"", "is empty"),
+            ("null", "cannot read \"null\""),
+        ] {
+            let e = err(
+                &format!("{{\"text\": \"a\", \"y\": 1}}\n{{\"text\": \"a\", \"y\": {v}}}\n"),
+                &reg,
+            );
+            assert!(
+                e.starts_with("d.jsonl:2: field `y`") && e.contains(says),
+                "{v}: {e}"
+            );
+        }
+        let e = err("{\"text\": \"a\"}\n", &reg);
+        assert!(e.starts_with("d.jsonl:1: field `y`: missing"), "{e}");
+        let words = JsonlSpec::new("w").label("t");
+        let e = err("{\"w\": [\"a\", \"b\"], \"t\": [\"O\", \"PER\"]}\n", &words);
+        assert!(
+            e.starts_with("d.jsonl:1: field `t`: word 1: tag \"PER\""),
+            "{e}"
+        );
+        let big = "x".repeat(1_000_000);
+        let e = err(
+            &format!("{{\"text\": {{\"a\": \"{big}\"}}, \"label\": 1}}\n"),
+            &cls,
+        );
+        assert!(e.len() < 1000, "{} bytes", e.len());
     }
 }

@@ -5,12 +5,15 @@
 //! files, sklearn's digits CSV) keep their pixels in memory: 28x28 bytes is less than a path.
 
 use super::pixels::Pixels;
-use crate::error::{DataError, Result};
+use crate::error::{quote, DataError, Result};
 use crate::idx::{read_idx_images, read_idx_labels};
 use crate::rng::PyRandom;
 use std::io::BufRead;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
+
+/// The largest class label [`ImageDataset::pixel_csv`] accepts (its classes are `0..=max`).
+pub const MAX_PIXEL_CSV_LABEL: usize = 100_000;
 
 /// The extensions an image folder accepts (lower case; matched case-insensitively).
 pub const IMAGE_EXTENSIONS: [&str; 5] = ["jpg", "jpeg", "png", "bmp", "webp"];
@@ -179,8 +182,8 @@ impl ImageDataset {
     /// Classes are named `"0"`, `"1"`, … up to the largest label. `.gz`/`.bz2` are read
     /// transparently. Errors name the file and line.
     pub fn pixel_csv(path: &Path, side: usize, max_value: f64) -> Result<Self> {
-        let n = side * side;
-        if n == 0 || max_value <= 0.0 {
+        let n = side.checked_mul(side).unwrap_or(0);
+        if n == 0 || !(max_value > 0.0 && max_value.is_finite()) {
             return Err(DataError::Invalid(format!(
                 "pixel CSV {}: side and max_value must be positive",
                 path.display()
@@ -194,7 +197,14 @@ impl ImageDataset {
         let mut pixels = Vec::new();
         let mut labels = Vec::new();
         for (i, line) in crate::source::open(path)?.lines().enumerate() {
-            let line = line.map_err(|e| DataError::io(path, e))?;
+            let line = line.map_err(|e| match e.kind() {
+                std::io::ErrorKind::InvalidData => DataError::InvalidUtf8 {
+                    path: path.to_path_buf(),
+                    line: i as u64 + 1,
+                    field: None,
+                },
+                _ => DataError::io(path, e),
+            })?;
             if line.trim().is_empty() {
                 continue;
             }
@@ -209,9 +219,9 @@ impl ImageDataset {
                 ));
             }
             for (col, f) in fields[..n].iter().enumerate() {
-                let v: f64 = f
-                    .parse()
-                    .map_err(|_| syntax(i + 1, format!("pixel {col}: `{f}` is not a number")))?;
+                let v: f64 = f.parse().map_err(|_| {
+                    syntax(i + 1, format!("pixel {col}: {} is not a number", quote(f)))
+                })?;
                 if !(0.0..=max_value).contains(&v) {
                     return Err(syntax(
                         i + 1,
@@ -220,12 +230,20 @@ impl ImageDataset {
                 }
                 pixels.push((v * 255.0 / max_value).round() as u8);
             }
-            let label: usize = fields[n].parse().map_err(|_| {
-                syntax(
-                    i + 1,
-                    format!("label `{}` is not a non-negative integer", fields[n]),
-                )
-            })?;
+            // Classes are named 0..=max label, so a label of 10^18 would ask for 10^18 names.
+            let label: usize = fields[n]
+                .parse()
+                .ok()
+                .filter(|&l| l <= MAX_PIXEL_CSV_LABEL)
+                .ok_or_else(|| {
+                    syntax(
+                        i + 1,
+                        format!(
+                            "label {} is not an integer in 0..={MAX_PIXEL_CSV_LABEL}",
+                            quote(fields[n])
+                        ),
+                    )
+                })?;
             labels.push(label);
         }
         let Some(&max_label) = labels.iter().max() else {

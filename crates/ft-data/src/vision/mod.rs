@@ -25,6 +25,7 @@
 
 pub mod color;
 pub mod dataset;
+pub mod limits;
 pub mod pixels;
 pub mod random;
 pub mod resample;
@@ -32,6 +33,10 @@ pub mod source;
 pub mod transform;
 
 pub use dataset::{ImageDataset, IMAGE_EXTENSIONS};
+pub use limits::{
+    check_image_header, check_jpeg_complete, max_image_pixels, set_max_image_pixels,
+    DEFAULT_MAX_IMAGE_PIXELS, MAX_IMAGE_PIXELS_ENV,
+};
 pub use pixels::{Pixels, Rect};
 pub use random::{random_resized_crop_params, AugRng};
 pub use resample::{resize, resize_region, shorter_side_size};

@@ -57,22 +57,23 @@ impl Pixels {
 
     /// Decodes an image file (format sniffed from its bytes, so a `.jpg` that is really a PNG
     /// still loads) into RGB, as torchvision's default `ImageFolder` loader
-    /// (`Image.open(f).convert("RGB")`) does. Errors name the file.
+    /// (`Image.open(f).convert("RGB")`) does. Errors name the file: an empty file, one that is
+    /// no image, a header over the pixel budget ([`super::limits::max_image_pixels`], checked
+    /// before decoding), a truncated JPEG or PNG.
     pub fn open_rgb(path: &Path) -> Result<Self> {
-        let bad = |message: String| DataError::BadImage {
-            path: path.to_path_buf(),
-            message,
-        };
-        let reader = image::ImageReader::open(path)
-            .map_err(|e| DataError::io(path, e))?
-            .with_guessed_format()
-            .map_err(|e| DataError::io(path, e))?;
-        let decoded = reader.decode().map_err(|e| bad(e.to_string()))?;
-        // `into_rgb8` is free for the common case (a colour JPEG is already RGB8).
-        let rgb = decoded.into_rgb8();
+        let bytes = std::fs::read(path).map_err(|e| DataError::io(path, e))?;
+        Self::decode_rgb(&bytes, path)
+    }
+
+    /// [`Pixels::open_rgb`] on the bytes of a file already in memory; `path` names it.
+    pub fn decode_rgb(bytes: &[u8], path: &Path) -> Result<Self> {
+        let rgb = super::limits::decode_rgb(bytes, path)?;
         let (w, h) = (rgb.width() as usize, rgb.height() as usize);
         if w == 0 || h == 0 {
-            return Err(bad("the image has no pixels".into()));
+            return Err(DataError::BadImage {
+                path: path.to_path_buf(),
+                message: "the image has no pixels".into(),
+            });
         }
         Ok(Pixels {
             width: w,

@@ -57,7 +57,40 @@ impl BertConfig {
         crate::config_file::read(path, BertConfig::validate)
     }
 
-    fn validate(&self) -> Result<(), String> {
+    /// [`BertConfig::from_file`] on bytes already in memory; `path` names them in errors.
+    pub fn from_slice(bytes: &[u8], path: &Path) -> Result<BertConfig, ModelError> {
+        crate::config_file::parse(bytes, path, BertConfig::validate)
+    }
+
+    /// Refuses sizes below 1, rates outside their range and unsupported settings, naming the
+    /// field, so a bad `config.json` fails on reading rather than deep inside libtorch.
+    pub fn validate(&self) -> Result<(), String> {
+        crate::config_file::positive(&[
+            ("vocab_size", self.vocab_size),
+            ("hidden_size", self.hidden_size),
+            ("num_hidden_layers", self.num_hidden_layers),
+            ("num_attention_heads", self.num_attention_heads),
+            ("intermediate_size", self.intermediate_size),
+            ("max_position_embeddings", self.max_position_embeddings),
+            ("type_vocab_size", self.type_vocab_size),
+        ])?;
+        crate::config_file::probabilities(&[
+            ("hidden_dropout_prob", self.hidden_dropout_prob),
+            (
+                "attention_probs_dropout_prob",
+                self.attention_probs_dropout_prob,
+            ),
+        ])?;
+        if let Some(p) = self.classifier_dropout {
+            crate::config_file::probabilities(&[("classifier_dropout", p)])?;
+        }
+        crate::config_file::positive_finite(&[("layer_norm_eps", self.layer_norm_eps)])?;
+        if !(self.initializer_range.is_finite() && self.initializer_range >= 0.0) {
+            return Err(format!(
+                "field `initializer_range` must be a finite number ≥ 0, got {}",
+                self.initializer_range
+            ));
+        }
         if self.num_attention_heads <= 0 || self.hidden_size % self.num_attention_heads != 0 {
             return Err(format!(
                 "hidden_size {} is not a multiple of num_attention_heads {}",

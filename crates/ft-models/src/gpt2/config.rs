@@ -63,23 +63,35 @@ impl Gpt2Config {
         crate::config_file::read(path, Gpt2Config::validate)
     }
 
+    /// [`Gpt2Config::from_file`] on bytes already in memory; `path` names them in errors.
+    pub fn from_slice(bytes: &[u8], path: &Path) -> Result<Gpt2Config, ModelError> {
+        crate::config_file::parse(bytes, path, Gpt2Config::validate)
+    }
+
     /// Checks the shape settings and rejects the GPT-2 variants this implementation does not
     /// reproduce (so a checkpoint never loads into a silently different model).
     pub fn validate(&self) -> Result<(), String> {
+        crate::config_file::positive(&[
+            ("vocab_size", self.vocab_size),
+            ("n_positions", self.n_positions),
+            ("n_embd", self.n_embd),
+            ("n_layer", self.n_layer),
+            ("n_head", self.n_head),
+        ])?;
+        if let Some(n) = self.n_inner {
+            crate::config_file::positive(&[("n_inner", n)])?;
+        }
+        crate::config_file::probabilities(&[
+            ("resid_pdrop", self.resid_pdrop),
+            ("embd_pdrop", self.embd_pdrop),
+            ("attn_pdrop", self.attn_pdrop),
+        ])?;
+        crate::config_file::positive_finite(&[("layer_norm_epsilon", self.layer_norm_epsilon)])?;
         if self.n_head <= 0 || self.n_embd % self.n_head != 0 {
             return Err(format!(
                 "n_embd {} is not a multiple of n_head {}",
                 self.n_embd, self.n_head
             ));
-        }
-        for (name, value) in [
-            ("vocab_size", self.vocab_size),
-            ("n_positions", self.n_positions),
-            ("n_layer", self.n_layer),
-        ] {
-            if value <= 0 {
-                return Err(format!("{name} must be positive, got {value}"));
-            }
         }
         if !matches!(
             self.activation_function.as_str(),

@@ -71,6 +71,11 @@ impl VaeConfig {
         crate::config_file::read(path, VaeConfig::validate)
     }
 
+    /// [`VaeConfig::from_file`] on bytes already in memory; `path` names them in errors.
+    pub fn from_slice(bytes: &[u8], path: &Path) -> Result<VaeConfig, ModelError> {
+        crate::config_file::parse(bytes, path, VaeConfig::validate)
+    }
+
     /// Says what is wrong with the config, if anything, in words a user can act on.
     pub fn validate(&self) -> Result<(), String> {
         if !SUPPORTED_IMAGE_SIZES.contains(&self.image_size) {
@@ -87,7 +92,7 @@ impl VaeConfig {
         }
         if self.latent_dim < 1 {
             return Err(format!(
-                "latent_dim must be at least 1, got {}",
+                "field `latent_dim` must be at least 1, got {}",
                 self.latent_dim
             ));
         }

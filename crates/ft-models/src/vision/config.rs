@@ -103,9 +103,17 @@ impl EfficientNetConfig {
     }
 
     pub(crate) fn validate(&self) -> Result<(), String> {
-        if !(0.0..1.0).contains(&self.dropout_rate) || !(0.0..1.0).contains(&self.drop_connect_rate)
-        {
-            return Err("dropout_rate and drop_connect_rate must be in [0, 1)".into());
+        crate::config_file::probabilities(&[
+            ("dropout_rate", self.dropout_rate),
+            ("drop_connect_rate", self.drop_connect_rate),
+        ])?;
+        crate::config_file::positive(&[("image_size", self.image_size)])?;
+        crate::config_file::positive_finite(&[("batch_norm_epsilon", self.batch_norm_epsilon)])?;
+        if !(0.0..=1.0).contains(&self.batch_norm_momentum) {
+            return Err(format!(
+                "field `batch_norm_momentum` must be in [0, 1], got {}",
+                self.batch_norm_momentum
+            ));
         }
         check_classes(self.num_classes, &self.id2label)
     }
@@ -113,7 +121,7 @@ impl EfficientNetConfig {
 
 fn check_classes(n: i64, id2label: &Option<BTreeMap<String, String>>) -> Result<(), String> {
     if n < 1 {
-        return Err(format!("num_classes must be at least 1, got {n}"));
+        return Err(format!("field `num_classes` must be at least 1, got {n}"));
     }
     if let Some(map) = id2label {
         if map.len() as i64 != n {
@@ -148,7 +156,16 @@ impl VisionConfig {
     }
 
     pub fn from_file(path: &Path) -> Result<VisionConfig, ModelError> {
-        let value: Value = crate::config_file::read(path, |_| Ok(()))?;
+        let bytes = std::fs::read(path).map_err(|source| ModelError::Io {
+            path: path.to_path_buf(),
+            source,
+        })?;
+        VisionConfig::from_slice(&bytes, path)
+    }
+
+    /// [`VisionConfig::from_file`] on bytes already in memory; `path` names them in errors.
+    pub fn from_slice(bytes: &[u8], path: &Path) -> Result<VisionConfig, ModelError> {
+        let value: Value = crate::config_file::parse(bytes, path, |_| Ok(()))?;
         let bad = |message: String| ModelError::Config {
             path: path.to_path_buf(),
             message,
