@@ -9,7 +9,7 @@
 //! Only the entries under one top folder (`keep`, e.g. `aclImdb`) are written; the rest of the
 //! archive (licence PDFs, readmes) is read past.
 use anyhow::{bail, Context, Result};
-use ft_data::assets::Unpack;
+use ft_assets::Unpack;
 use std::io::{Read, Seek};
 use std::path::{Component, Path, PathBuf};
 

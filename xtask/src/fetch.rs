@@ -12,7 +12,7 @@ use crate::http::{Http, RetryPolicy};
 use crate::registry::{self, Package};
 use crate::upstream::{self, Endpoints};
 use anyhow::{bail, Context, Result};
-use ft_data::assets::{
+use ft_assets::{
     sha256_file, AssetSpec, Cache, Convert, FileState, Manifest, Source, UpstreamLock,
 };
 use std::path::{Path, PathBuf};
@@ -56,7 +56,7 @@ pub fn run(args: &FetchArgs) -> Result<()> {
         Some(path) => Manifest::load(path)?,
         None => Manifest::builtin().clone(),
     };
-    let root = args.cache.clone().unwrap_or_else(ft_data::assets::ft_home);
+    let root = args.cache.clone().unwrap_or_else(ft_assets::ft_home);
     let cache = Cache::new(root, manifest);
     if args.list {
         let specs = if args.names.is_empty() {

@@ -4,7 +4,7 @@
 //! with `dpkg -x`. These are the only network paths a bare `cargo xtask fetch-data` takes.
 use crate::cmd;
 use anyhow::{bail, Context, Result};
-use ft_data::assets::Source;
+use ft_assets::Source;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 

@@ -16,7 +16,7 @@ const STAMP: &str = ".ft-requirements.sha256";
 
 /// The cache venv for [`TORCH_VERSION`].
 pub fn venv_dir() -> PathBuf {
-    ft_data::assets::ft_home().join(format!("venv-torch-{TORCH_VERSION}"))
+    ft_assets::ft_home().join(format!("venv-torch-{TORCH_VERSION}"))
 }
 
 /// The venv's interpreter, for reference scripts and conversions.
@@ -28,7 +28,7 @@ pub fn venv_python() -> PathBuf {
 pub fn run() -> Result<()> {
     let root = crate::workspace_root();
     let requirements = root.join("xtask").join("requirements.txt");
-    let wanted = ft_data::assets::sha256_file(&requirements)?;
+    let wanted = ft_assets::sha256_file(&requirements)?;
     let venv = venv_dir();
 
     if !is_current(&venv, &wanted) {
@@ -62,7 +62,7 @@ pub fn installed() -> bool {
     let requirements = crate::workspace_root()
         .join("xtask")
         .join("requirements.txt");
-    ft_data::assets::sha256_file(&requirements).is_ok_and(|sha| is_current(&venv_dir(), &sha))
+    ft_assets::sha256_file(&requirements).is_ok_and(|sha| is_current(&venv_dir(), &sha))
 }
 
 fn is_current(venv: &Path, wanted_sha: &str) -> bool {

@@ -12,7 +12,7 @@
 use crate::archive;
 use crate::http::{self, Auth, Http};
 use anyhow::{bail, Context, Result};
-use ft_data::assets::{
+use ft_assets::{
     sha256_file, AssetSpec, Cache, FileSpec, FileState, LockEntry, Source, UnpackStamp,
     UpstreamLock,
 };
@@ -210,7 +210,7 @@ fn unpack_into_cache(
     spec: &AssetSpec,
     file: &FileSpec,
     archive_path: &Path,
-    format: ft_data::assets::Unpack,
+    format: ft_assets::Unpack,
     archive_sha256: &str,
 ) -> Result<()> {
     let staging: PathBuf =

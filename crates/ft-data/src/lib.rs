@@ -35,7 +35,8 @@
 //! }
 //! # Ok(()) }
 //! ```
-pub mod assets;
+/// The asset cache, a crate of its own (`ft-assets`) so that light tools need nothing else.
+pub use ft_assets as assets;
 pub mod batch;
 pub mod error;
 pub mod idx;

@@ -70,7 +70,7 @@ pub fn check_complete(dir: &Path) -> Result<()> {
         if !path.is_file() {
             bail!("{} is missing", path.display());
         }
-        ft_models::st::read_shapes(&path)?;
+        ft_models::st::check_file(&path)?;
     }
     Ok(())
 }
@@ -232,15 +232,10 @@ pub fn load_weights_exact(vs: &VarStore, file: &Path) -> Result<()> {
                     file.display()
                 );
             };
-            if var.size() != t.size() {
-                bail!(
-                    "{}: `{name}` has shape {:?}, the model {:?}",
-                    file.display(),
-                    t.size(),
-                    var.size()
-                );
-            }
-            var.copy_(&t);
+            ft_models::loading::check_tensor_compatible(&name, &var, &t)
+                .map_err(|why| anyhow::anyhow!("{}: {why}", file.display()))?;
+            var.f_copy_(&t)
+                .with_context(|| format!("{}: copying `{name}`", file.display()))?;
         }
         Ok(())
     })?;

@@ -2,7 +2,7 @@
 use super::*;
 use crate::http::RetryPolicy;
 use crate::test_server::{Behaviour, TestServer};
-use ft_data::assets::Manifest;
+use ft_assets::Manifest;
 use std::time::Duration;
 
 fn sha(bytes: &[u8]) -> String {

@@ -3,17 +3,19 @@
 //!
 //! `cargo xtask fetch-data` fills the cache from the manifest in `datasets/manifest.json`
 //! (embedded here, so the `ft` binary knows every asset without reading the repository);
-//! this module is the read side that the binary, the tests and xtask share.
+//! this crate is the read side that the binary, the tests and xtask share. It is a crate of its
+//! own so that xtask, which runs before libtorch exists, builds without tokenizers or image
+//! decoding; ft-data re-exports it as `ft_data::assets`.
 //!
 //! Layout: `$FT_HOME/models/<name>/...` and `$FT_HOME/datasets/<name>/...`, with `FT_HOME`
 //! defaulting to `~/.cache/ft`. Upstream files without a published sha256 are pinned by
 //! `$FT_HOME/upstream.lock.json` (see [`lock`]).
 //!
 //! ```no_run
-//! let cache = ft_data::assets::Cache::from_env();
+//! let cache = ft_assets::Cache::from_env();
 //! let dir = cache.resolve("minilm-l6")?; // errors with "run `cargo xtask fetch-data minilm-l6`"
 //! println!("{}", dir.join("tokenizer.json").display());
-//! # Ok::<(), ft_data::assets::AssetError>(())
+//! # Ok::<(), ft_assets::AssetError>(())
 //! ```
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};

@@ -82,7 +82,7 @@ impl UpstreamLock {
             if !hex {
                 return Err(bad(format!(
                     "entry `{}`: sha256 is not 64 hex digits",
-                    crate::error::shorten(key)
+                    key.chars().take(80).collect::<String>()
                 )));
             }
         }
