@@ -80,14 +80,14 @@ pub struct TrainingFlags {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub max_grad_norm: Option<f64>,
     /// no, steps or epoch.
-    #[arg(long, help_heading = "Evaluation and checkpoints")]
+    #[arg(long, help_heading = "Evaluation and checkpoints", value_parser = ["no", "steps", "epoch"])]
     #[serde(skip_serializing_if = "Option::is_none")]
     pub eval_strategy: Option<String>,
     #[arg(long, help_heading = "Evaluation and checkpoints")]
     #[serde(skip_serializing_if = "Option::is_none")]
     pub eval_steps: Option<usize>,
     /// no, steps or epoch.
-    #[arg(long, help_heading = "Evaluation and checkpoints")]
+    #[arg(long, help_heading = "Evaluation and checkpoints", value_parser = ["no", "steps", "epoch"])]
     #[serde(skip_serializing_if = "Option::is_none")]
     pub save_strategy: Option<String>,
     #[arg(long, help_heading = "Evaluation and checkpoints")]
