@@ -21,6 +21,35 @@ pub struct TinyText {
     pub train_csv: PathBuf,
 }
 
+/// `ft train` arguments for a text run on the tiny fixture into `out`: its model and CSV, batches
+/// of 16, a constant learning rate (so an optimizer step too many at the end is never hidden by
+/// a rate of 0), the CPU, `--quiet`; then `extra`, which must not repeat these flags.
+pub fn tiny_train_args(out: &Path, extra: &[&str]) -> Vec<String> {
+    let fixture = tiny_text();
+    let mut args: Vec<String> = ["train", "--task", "seq-cls", "--model"]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+    args.push(fixture.model.display().to_string());
+    args.push("--train-file".into());
+    args.push(fixture.train_csv.display().to_string());
+    for a in [
+        "--per-device-train-batch-size",
+        "16",
+        "--lr-scheduler-type",
+        "constant",
+        "--device",
+        "cpu",
+        "--quiet",
+        "--output-dir",
+    ] {
+        args.push(a.into());
+    }
+    args.push(out.display().to_string());
+    args.extend(extra.iter().map(|s| s.to_string()));
+    args
+}
+
 /// The tiny config: MiniLM's vocabulary, 2 layers of width 32, 64 positions.
 pub fn tiny_bert_config() -> BertConfig {
     serde_json::from_value(serde_json::json!({

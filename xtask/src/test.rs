@@ -49,8 +49,8 @@ pub fn run(full: bool) -> Result<()> {
 
 /// `setup`, and on a machine where it has to install libtorch (minutes of downloading and
 /// unpacking), the workspace build of everything that does not link libtorch at the same time:
-/// the same `cargo test --no-run` as the test phase, with `--keep-going` past the crates that
-/// need libtorch, so the test phase finds those artifacts built.
+/// `cargo build --tests` (the units `cargo test` builds, with the workspace's features) with
+/// `--keep-going` past the crates that need libtorch, so the test phase finds the rest built.
 fn setup_while_prebuilding() -> Result<()> {
     if crate::setup::installed() {
         return crate::setup::run();
@@ -63,7 +63,7 @@ fn setup_while_prebuilding() -> Result<()> {
         log_path.display()
     );
     let mut prebuild = cargo()
-        .args(["test", "--workspace", "--no-run", "--keep-going"])
+        .args(["build", "--workspace", "--tests", "--keep-going"])
         .stdout(log.try_clone()?)
         .stderr(log)
         .spawn()?;

@@ -52,56 +52,41 @@ const POINTS: [&str; 5] = [
 ];
 
 /// The fixed `ft train` command line of every run, the reference included.
-fn train_args(model: &Path, csv: &Path, out: &Path) -> Vec<String> {
-    let mut args: Vec<String> = [
-        "train",
-        "--task",
-        "seq-cls",
-        "--train-size",
-        "176",
-        "--validation-size",
-        "32",
-        "--test-size",
-        "32",
-        "--max-steps",
-        &MAX_STEPS.to_string(),
-        "--per-device-train-batch-size",
-        "16",
-        // Constant: an extra optimizer step at the end is not hidden by a learning rate of 0.
-        "--lr-scheduler-type",
-        "constant",
-        "--learning-rate",
-        "1e-3",
-        "--eval-strategy",
-        "steps",
-        "--eval-steps",
-        &EVAL_STEPS.to_string(),
-        "--save-strategy",
-        "steps",
-        "--save-steps",
-        "1",
-        "--save-total-limit",
-        &SAVE_LIMIT.to_string(),
-        "--logging-steps",
-        "2",
-        "--device",
-        "cpu",
-        "--quiet",
-        "--seed",
-        "7",
-    ]
-    .iter()
-    .map(|s| s.to_string())
-    .collect();
-    for (flag, path) in [
-        ("--model", model),
-        ("--train-file", csv),
-        ("--output-dir", out),
-    ] {
-        args.push(flag.into());
-        args.push(path.display().to_string());
-    }
-    args
+fn train_args(out: &Path) -> Vec<String> {
+    let (steps, eval_steps, limit) = (
+        MAX_STEPS.to_string(),
+        EVAL_STEPS.to_string(),
+        SAVE_LIMIT.to_string(),
+    );
+    ft_tests::fixtures::tiny_train_args(
+        out,
+        &[
+            "--train-size",
+            "176",
+            "--validation-size",
+            "32",
+            "--test-size",
+            "32",
+            "--max-steps",
+            &steps,
+            "--learning-rate",
+            "1e-3",
+            "--eval-strategy",
+            "steps",
+            "--eval-steps",
+            &eval_steps,
+            "--save-strategy",
+            "steps",
+            "--save-steps",
+            "1",
+            "--save-total-limit",
+            &limit,
+            "--logging-steps",
+            "2",
+            "--seed",
+            "7",
+        ],
+    )
 }
 
 /// splitmix64: a seeded generator good enough to pick kill moments, without a crate for it.
@@ -331,7 +316,6 @@ fn plan(rng: &mut Rng, index: usize) -> Vec<Planned> {
 struct Setup {
     seed: u64,
     root: PathBuf,
-    fixture: ft_tests::fixtures::TinyText,
     reference: PathBuf,
     /// How long the uninterrupted run took: on a loaded machine random kills are spread over
     /// that (see [`random_window`]) rather than only over the process start.
@@ -399,7 +383,7 @@ fn attempt(
     }
     let out = dir.join("out");
     std::fs::create_dir_all(&dir).unwrap();
-    let fresh = train_args(&setup.fixture.model, &setup.fixture.train_csv, &out);
+    let fresh = train_args(&out);
     let mut resume = fresh.clone();
     resume.extend(["--resume-from-checkpoint".into(), "latest".into()]);
 
@@ -749,12 +733,13 @@ fn kill_minus_nine_at_random_moments_and_named_points_then_resume_is_bitwise_ide
                 .unwrap_or_else(|_| panic!("FT_CHAOS_SEED=`{v}` is not a number"))
         })
         .unwrap_or(20261201);
-    let fixture = ft_tests::fixtures::tiny_text();
+    // Generated (the first time) before the reference run is timed.
+    ft_tests::fixtures::tiny_text();
     let tmp = tempfile::tempdir().unwrap();
     let started = Instant::now();
 
     let reference = tmp.path().join("reference");
-    let args = train_args(&fixture.model, &fixture.train_csv, &reference);
+    let args = train_args(&reference);
     let out = Command::new(env!("CARGO_BIN_EXE_ft"))
         .args(&args)
         .env_remove("FT_FAULT")
@@ -782,7 +767,6 @@ fn kill_minus_nine_at_random_moments_and_named_points_then_resume_is_bitwise_ide
     let setup = Setup {
         seed,
         root: tmp.path().to_path_buf(),
-        fixture,
         reference,
         reference_secs,
     };

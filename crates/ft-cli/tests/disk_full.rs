@@ -20,38 +20,21 @@ fn sha(path: &Path) -> String {
 
 /// The tiny run: a checkpoint (~12 MB: weights + Adam moments) after each of 4 steps.
 fn args(out: &Path) -> Vec<String> {
-    let fx = ft_tests::fixtures::tiny_text();
-    [
-        "train",
-        "--task",
-        "seq-cls",
-        "--model",
-        fx.model.to_str().unwrap(),
-        "--train-file",
-        fx.train_csv.to_str().unwrap(),
-        "--max-steps",
-        "4",
-        "--per-device-train-batch-size",
-        "16",
-        "--save-strategy",
-        "steps",
-        "--save-steps",
-        "1",
-        "--save-total-limit",
-        "2",
-        "--lr-scheduler-type",
-        "constant",
-        "--device",
-        "cpu",
-        "--quiet",
-        "--seed",
-        "3",
-        "--output-dir",
-        out.to_str().unwrap(),
-    ]
-    .iter()
-    .map(|s| s.to_string())
-    .collect()
+    ft_tests::fixtures::tiny_train_args(
+        out,
+        &[
+            "--max-steps",
+            "4",
+            "--save-strategy",
+            "steps",
+            "--save-steps",
+            "1",
+            "--save-total-limit",
+            "2",
+            "--seed",
+            "3",
+        ],
+    )
 }
 
 fn ft(args: &[String], file_limit_kib: Option<u64>) -> Output {

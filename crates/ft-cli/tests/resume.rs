@@ -2,7 +2,7 @@
 //! anchors are the pretrained weights, which no checkpoint holds), and a resume whose data
 //! changed since the checkpoint (refused, naming the file).
 use sha2::{Digest, Sha256};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Command, Output};
 
 fn stderr(o: &Output) -> String {
@@ -15,33 +15,20 @@ fn sha(path: &Path) -> String {
 
 /// `ft train` on the tiny fixture, `extra` appended; `train` replaces its CSV.
 fn train(out: &Path, train: Option<&Path>, extra: &[&str], env: &[(&str, &str)]) -> Output {
-    let fx = ft_tests::fixtures::tiny_text();
-    let csv: PathBuf = train.map_or(fx.train_csv.clone(), Path::to_path_buf);
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_ft"));
-    cmd.args(["train", "--task", "seq-cls", "--model"])
-        .arg(&fx.model)
-        .arg("--train-file")
-        .arg(&csv)
-        .args([
-            "--per-device-train-batch-size",
-            "16",
-            "--lr-scheduler-type",
-            "constant",
-            "--save-strategy",
-            "steps",
-            "--save-steps",
-            "2",
-            "--device",
-            "cpu",
-            "--quiet",
-            "--seed",
-            "5",
-            "--output-dir",
-        ])
-        .arg(out)
+    let mut args = ft_tests::fixtures::tiny_train_args(
+        out,
+        &["--save-strategy", "steps", "--save-steps", "2", "--seed", "5"],
+    );
+    if let Some(csv) = train {
+        let i = args.iter().position(|a| a == "--train-file").unwrap() + 1;
+        args[i] = csv.display().to_string();
+    }
+    Command::new(env!("CARGO_BIN_EXE_ft"))
+        .args(&args)
         .args(extra)
-        .envs(env.iter().copied());
-    cmd.output().expect("running ft")
+        .envs(env.iter().copied())
+        .output()
+        .expect("running ft")
 }
 
 fn global_step(run: &Path) -> u64 {

@@ -30,11 +30,8 @@ fn train_args(out: &Path) -> Vec<String> {
 
 /// The `ft train` command line: `steps` optimizer steps, `save` the checkpoint flags.
 fn train_args_with(out: &Path, steps: usize, save: &[&str]) -> Vec<String> {
-    let fixture = ft_tests::fixtures::tiny_text();
-    let mut args: Vec<String> = [
-        "train",
-        "--task",
-        "seq-cls",
+    let steps = steps.to_string();
+    let mut extra = vec![
         "--train-size",
         "176",
         "--validation-size",
@@ -42,36 +39,18 @@ fn train_args_with(out: &Path, steps: usize, save: &[&str]) -> Vec<String> {
         "--test-size",
         "32",
         "--max-steps",
-        &steps.to_string(),
-        "--per-device-train-batch-size",
-        "16",
-        "--lr-scheduler-type",
-        "constant",
+        &steps,
         "--learning-rate",
         "1e-3",
         "--eval-strategy",
         "no",
         "--logging-steps",
         "1",
-        "--device",
-        "cpu",
-        "--quiet",
         "--seed",
         "7",
-    ]
-    .iter()
-    .map(|s| s.to_string())
-    .collect();
-    for (flag, path) in [
-        ("--model", &fixture.model),
-        ("--train-file", &fixture.train_csv),
-        ("--output-dir", &out.to_path_buf()),
-    ] {
-        args.push(flag.into());
-        args.push(path.display().to_string());
-    }
-    args.extend(save.iter().map(|s| s.to_string()));
-    args
+    ];
+    extra.extend_from_slice(save);
+    ft_tests::fixtures::tiny_train_args(out, &extra)
 }
 
 fn with_resume(mut args: Vec<String>) -> Vec<String> {

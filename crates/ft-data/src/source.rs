@@ -63,52 +63,13 @@ pub fn read_to_string(path: &Path) -> Result<String> {
 }
 
 /// Iterates over the lines of a (possibly compressed) file as `(line_number, text)`, 1-based,
-/// with the trailing `\n` / `\r\n` removed.
-pub struct Lines {
-    path: std::path::PathBuf,
-    reader: Box<dyn BufRead + Send>,
-    buf: Vec<u8>,
-    line: u64,
-}
+/// with the trailing `\n` / `\r\n` and a leading byte-order mark removed.
+pub type Lines = crate::text::lines::NumberedLines<Box<dyn BufRead + Send>>;
 
 impl Lines {
     /// Opens `path`; see [`open`].
     pub fn open(path: &Path) -> Result<Self> {
-        Ok(Lines {
-            path: path.to_path_buf(),
-            reader: open(path)?,
-            buf: Vec::new(),
-            line: 0,
-        })
-    }
-}
-
-impl Iterator for Lines {
-    type Item = Result<(u64, String)>;
-
-    fn next(&mut self) -> Option<Self::Item> {
-        self.buf.clear();
-        match self.reader.read_until(b'\n', &mut self.buf) {
-            Ok(0) => None,
-            Ok(_) => {
-                self.line += 1;
-                if self.buf.last() == Some(&b'\n') {
-                    self.buf.pop();
-                    if self.buf.last() == Some(&b'\r') {
-                        self.buf.pop();
-                    }
-                }
-                Some(match std::str::from_utf8(&self.buf) {
-                    Ok(s) => Ok((self.line, s.to_owned())),
-                    Err(_) => Err(DataError::InvalidUtf8 {
-                        path: self.path.clone(),
-                        line: self.line,
-                        field: None,
-                    }),
-                })
-            }
-            Err(e) => Some(Err(DataError::io(&self.path, e))),
-        }
+        Ok(Lines::new(open(path)?, path))
     }
 }
 

@@ -1,7 +1,7 @@
 //! Numbered lines of any byte stream, for the line-based readers (JSONL, CoNLL).
 //!
-//! Like [`crate::source::Lines`], but over any [`BufRead`] rather than a path, so that the
-//! readers also have in-memory entry points (the fuzz harness feeds them bytes, not files).
+//! Over any [`BufRead`] rather than a path ([`crate::source::Lines`] is the file-backed one), so
+//! that the readers also have in-memory entry points (the fuzz harness feeds them bytes).
 //! A UTF-8 byte-order mark at the very start is dropped (Excel and Notepad write one), and
 //! `\n` / `\r\n` are both line ends. Invalid UTF-8 is an error naming the line.
 
@@ -10,7 +10,7 @@ use std::io::BufRead;
 use std::path::{Path, PathBuf};
 
 /// Iterates `(line_number, text)`, 1-based, line ends removed.
-pub(crate) struct NumberedLines<R> {
+pub struct NumberedLines<R> {
     path: PathBuf,
     reader: R,
     buf: Vec<u8>,
@@ -19,7 +19,7 @@ pub(crate) struct NumberedLines<R> {
 
 impl<R: BufRead> NumberedLines<R> {
     /// `path` only names the stream in errors.
-    pub(crate) fn new(reader: R, path: &Path) -> Self {
+    pub fn new(reader: R, path: &Path) -> Self {
         NumberedLines {
             path: path.to_path_buf(),
             reader,

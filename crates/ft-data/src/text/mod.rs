@@ -8,7 +8,7 @@ pub mod align;
 pub mod conll;
 pub mod encode;
 pub mod label_filter;
-mod lines;
+pub mod lines;
 pub mod reader_csv;
 pub mod reader_folder;
 pub mod reader_jsonl;
