@@ -17,7 +17,14 @@ fn sha(path: &Path) -> String {
 fn train(out: &Path, train: Option<&Path>, extra: &[&str], env: &[(&str, &str)]) -> Output {
     let mut args = ft_tests::fixtures::tiny_train_args(
         out,
-        &["--save-strategy", "steps", "--save-steps", "2", "--seed", "5"],
+        &[
+            "--save-strategy",
+            "steps",
+            "--save-steps",
+            "2",
+            "--seed",
+            "5",
+        ],
     );
     if let Some(csv) = train {
         let i = args.iter().position(|a| a == "--train-file").unwrap() + 1;
