@@ -230,7 +230,7 @@ fn parse_vae_config(bytes: &[u8], _: u64) -> bool {
 }
 
 fn parse_run_config(bytes: &[u8], _: u64) -> bool {
-    serde_json::from_slice::<ft_train::RunConfig>(bytes).is_ok()
+    serde_json::from_slice::<ft_jobs::RunConfig>(bytes).is_ok()
 }
 
 fn parse_lock(bytes: &[u8], _: u64) -> bool {

@@ -1,10 +1,10 @@
 //! The cached-feature linear probe against the uncached loop: with a frozen backbone and
 //! deterministic transforms, training the head on stored features must give the same head as
 //! running the backbone every epoch (tolerance 1e-5), in less time.
+use ft_jobs::image::run::run_image;
+use ft_jobs::RunConfig;
 use ft_models::vision::{ResNetConfig, VisionModel};
 use ft_tests::python_run;
-use ft_train::image_run::run_image;
-use ft_train::RunConfig;
 use serde_json::json;
 use std::path::Path;
 use std::time::Instant;
@@ -92,7 +92,7 @@ fn cached_features_train_the_same_head_as_the_uncached_loop() {
     let w = &ha.iter().find(|(n, _)| n == "fc.weight").unwrap().1;
     assert!((w - w0).abs().max().double_value(&[]) > 1e-3);
     // Same validation scores every epoch.
-    let acc = |o: &ft_train::image_run::ImageRunOutcome| -> Vec<f64> {
+    let acc = |o: &ft_jobs::image::run::ImageRunOutcome| -> Vec<f64> {
         o.train
             .evaluations
             .iter()

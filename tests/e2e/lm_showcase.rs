@@ -8,9 +8,10 @@
 use ft_data::lm::{encode_documents, pack, read_documents, train_bpe_to, BpeOptions, END_OF_TEXT};
 use ft_data::text::{CsvSpec, Example, LabelFilter, Target, TextInput, Tokenizer};
 use ft_data::{split_seeded, Collator, Loader, Sampler, SplitSizes};
+use ft_jobs::lm::{generate_text, LmTask};
 use ft_models::gpt2::{GenerateOptions, Gpt2Config, Gpt2LMHeadModel};
 use ft_tests::asset;
-use ft_train::{generate_text, LmTask, Trainer, TrainingArgs};
+use ft_train::{Trainer, TrainingArgs};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Instant;

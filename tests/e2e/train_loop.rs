@@ -2,9 +2,10 @@
 //! exact, gradient accumulation equals the big batch, freezing keeps frozen weights fixed, and
 //! early stopping + best restore behave.
 use ft_data::{Collator, Encoded, EncodedLabel, Loader, Sampler};
+use ft_jobs::text::TextTask;
 use ft_models::bert::{BertConfig, BertForTask, BertTask};
 use ft_optim::loss::LossOptions;
-use ft_train::{IntervalStrategy, TextTask, Trainer, TrainingArgs};
+use ft_train::{IntervalStrategy, Trainer, TrainingArgs};
 use std::collections::BTreeMap;
 use std::sync::Arc;
 use tch::nn::VarStore;
@@ -230,7 +231,7 @@ fn linear_probe_keeps_every_non_head_weight_bit_identical() {
     let before = weights(&s.vs);
     let tmp = tempfile::tempdir().unwrap();
     let mut a = args(tmp.path());
-    a.freeze_strategy = "linear-probe".into();
+    a.freeze_strategy = ft_train::FreezeStrategyKind::LinearProbe;
     a.num_train_epochs = 1.0;
     let data = Arc::new(rows(64, 5, false));
     Trainer::new(a, &s.task, &s.vs)

@@ -3,11 +3,12 @@
 //! the errors for image sizes the config does not support.
 use ft_data::idx::{read_idx_images, read_idx_labels, FASHION_MNIST_CLASSES};
 use ft_data::{BatchContext, BatchSource, HostBatch, HostTensor, Loader, Sampler};
+use ft_jobs::vae::task::{held_out_elbo, GridSettings};
+use ft_jobs::vae::VaeTask;
 use ft_models::vae::{ConvVae, Likelihood, Noise, VaeConfig};
 use ft_models::GroupModes;
 use ft_tests::asset;
-use ft_train::vae_task::{held_out_elbo, GridSettings};
-use ft_train::{Task, TensorBatch, Trainer, TrainingArgs, VaeTask};
+use ft_train::{Task, TensorBatch, Trainer, TrainingArgs};
 use std::collections::BTreeMap;
 use std::path::Path;
 use std::sync::Arc;
@@ -496,7 +497,7 @@ fn freezing_the_encoder_keeps_its_weights_while_the_decoder_trains() {
     let dir = tempfile::tempdir().unwrap();
     let mut a = args(dir.path(), 4, 1e-2);
     // The bottom group plus the 2 above it: both encoder blocks and the μ / log σ² heads.
-    a.freeze_strategy = "partial".into();
+    a.freeze_strategy = ft_train::FreezeStrategyKind::Partial;
     a.freeze_layers = 2;
     let images = fashion("train", |_| true, 32);
     Trainer::new(a, &task, &vs)

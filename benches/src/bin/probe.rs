@@ -6,7 +6,7 @@
 //!
 //! Usage: probe FOLDER WEIGHTS_DIR EPOCHS true|false OUTPUT_DIR random|fixed
 use anyhow::Result;
-use ft_train::RunConfig;
+use ft_jobs::RunConfig;
 use serde_json::json;
 
 fn main() -> Result<()> {
@@ -57,7 +57,7 @@ fn main() -> Result<()> {
         }
     }))?;
     let _ = std::fs::remove_dir_all(out);
-    let outcome = ft_train::image_run::run_image(&config)?;
+    let outcome = ft_jobs::image::run::run_image(&config)?;
     ft_bench::emit(
         outcome.train.train_seconds,
         json!({ "feature_cache_s": outcome.feature_cache_seconds, "cache": cache }),

@@ -4,7 +4,7 @@
 //!
 //! Usage: recipe RECIPE.json OUTPUT_DIR [EPOCHS]
 use anyhow::{Context, Result};
-use ft_train::RunConfig;
+use ft_jobs::RunConfig;
 use std::time::Instant;
 
 fn main() -> Result<()> {
@@ -20,7 +20,7 @@ fn main() -> Result<()> {
     }
     let _ = std::fs::remove_dir_all(out);
     let t = Instant::now();
-    let outcome = ft_train::run_text(&config)?;
+    let outcome = ft_jobs::run_text(&config)?;
     let accuracy = outcome
         .test
         .as_ref()

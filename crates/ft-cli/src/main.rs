@@ -5,11 +5,12 @@ mod recipes;
 
 use anyhow::{bail, Context, Result};
 use clap::{Parser, Subcommand};
-use flags::{DataFlags, TrainingFlags};
+use flags::TrainCmd;
+use ft_jobs::image::saved::SavedImageRun;
+use ft_jobs::{RunConfig, SavedRun, TaskKind};
 use ft_train::interrupt::Interrupted;
 use ft_train::run_dir::RunDir;
-use ft_train::saved_image_run::SavedImageRun;
-use ft_train::{RunConfig, SavedRun, TaskKind};
+use ft_train::DeviceSpec;
 use serde_json::Value;
 use std::io::{BufRead, Write};
 use std::path::{Path, PathBuf};
@@ -48,8 +49,9 @@ enum Command {
         /// Evaluate on this file instead (read with the run's data options).
         #[arg(long)]
         data_file: Option<PathBuf>,
+        /// auto, cpu, cuda or cuda:N.
         #[arg(long, default_value = "auto")]
-        device: String,
+        device: DeviceSpec,
     },
     /// Predict for texts (one per line, from --input or stdin) or, for image runs, for the
     /// image files and folders given; prints one JSON object per input.
@@ -65,8 +67,9 @@ enum Command {
         input: Option<PathBuf>,
         /// Image files or folders (image runs).
         images: Vec<PathBuf>,
+        /// auto, cpu, cuda or cuda:N.
         #[arg(long, default_value = "auto")]
-        device: String,
+        device: DeviceSpec,
     },
     /// Continue a prompt with a causal-LM run (or a fetched `gpt2`).
     #[command(
@@ -106,101 +109,28 @@ struct GenerateCmd {
     /// How many continuations (seeds seed, seed+1, ...).
     #[arg(long, default_value_t = 1)]
     num_return_sequences: u64,
+    /// auto, cpu, cuda or cuda:N.
     #[arg(long, default_value = "auto")]
-    device: String,
-}
-
-#[derive(clap::Args)]
-struct TrainCmd {
-    /// A built-in recipe (see `ft recipes`).
-    #[arg(long)]
-    recipe: Option<String>,
-    /// A run config JSON (task, model, data, training); flags override it.
-    #[arg(long)]
-    config: Option<PathBuf>,
-    /// seq-cls, token-cls, regression, image-cls, vae or causal-lm.
-    #[arg(long)]
-    task: Option<String>,
-    /// A fetched model name (minilm-l6) or a model directory.
-    #[arg(long)]
-    model: Option<String>,
-    /// Replace the earlier ft run in --output-dir. The old run is kept aside until this one
-    /// writes its first checkpoint, and comes back if this one fails first. Refused for a
-    /// directory that is not an ft run, or that holds an input, the asset cache or the current
-    /// directory.
-    #[arg(long)]
-    overwrite: bool,
-    /// Only errors and the final summary.
-    #[arg(long)]
-    quiet: bool,
-    #[command(flatten)]
-    data: DataFlags,
-    #[command(flatten)]
-    training: TrainingFlags,
-}
-
-fn merge(base: &mut Value, key: &str, patch: Value) {
-    let slot = base
-        .as_object_mut()
-        .expect("config is an object")
-        .entry(key)
-        .or_insert(Value::Object(Default::default()));
-    if let (Some(obj), Value::Object(p)) = (slot.as_object_mut(), patch) {
-        obj.extend(p);
-    }
-}
-
-fn build_config(cmd: &TrainCmd) -> Result<RunConfig> {
-    let mut config = match (&cmd.recipe, &cmd.config) {
-        (Some(name), None) => recipes::get(name)?,
-        (None, Some(path)) => {
-            let text = std::fs::read_to_string(path)
-                .with_context(|| format!("reading {}", path.display()))?;
-            serde_json::from_str(&text)
-                .with_context(|| format!("{} is not valid JSON", path.display()))?
-        }
-        (None, None) => serde_json::json!({}),
-        (Some(_), Some(_)) => bail!("give --recipe or --config, not both"),
-    };
-    if let Some(task) = &cmd.task {
-        config["task"] = Value::String(task.clone());
-    }
-    if let Some(model) = &cmd.model {
-        config["model"] = Value::String(model.clone());
-    }
-    let mut data = serde_json::to_value(&cmd.data)?;
-    if cmd.data.no_feature_cache {
-        data["feature_cache"] = Value::Bool(false);
-    }
-    merge(&mut config, "data", data);
-    merge(
-        &mut config,
-        "training",
-        serde_json::to_value(&cmd.training)?,
-    );
-    if cmd.quiet {
-        config["training"]["quiet"] = Value::Bool(true);
-    }
-    let config: RunConfig = serde_json::from_value(config).context(
-        "incomplete or invalid run configuration (a run needs --task, --model and --train-file, or a --recipe)",
-    )?;
-    config.validate().map_err(anyhow::Error::msg)?;
-    Ok(config)
+    device: DeviceSpec,
 }
 
 fn train(cmd: &TrainCmd) -> Result<()> {
-    let config = build_config(cmd)?;
+    let config = cmd.run_config()?;
     ft_train::interrupt::install_handler()?;
     // Held until the run ends: one writer at a time, and a run that fails before its first
     // checkpoint leaves the directory as it found it (an --overwritten run comes back).
-    let claim = RunDir::claim(&config, cmd.overwrite)?;
+    let claim = RunDir::claim(
+        &config.training,
+        &ft_jobs::resolve::inputs_of(&config),
+        cmd.overwrite,
+    )?;
     let out = &config.training.output_dir;
     let resumes = config.training.resume_from_checkpoint.is_some()
         && ft_train::checkpoint::latest_complete(out).0.is_some();
     let prepared = if resumes {
-        ft_train::provenance::check_same_inputs(&config)
+        ft_jobs::provenance::check_same_inputs(&config)
     } else {
-        ft_train::provenance::write_run_json_at_start(&config)
+        ft_jobs::provenance::write_run_json_at_start(&config)
     };
     let result = prepared.and_then(|()| run_job(&config));
     let finished = claim.finish(result.is_ok());
@@ -210,7 +140,7 @@ fn train(cmd: &TrainCmd) -> Result<()> {
 fn run_job(config: &RunConfig) -> Result<()> {
     match config.task {
         TaskKind::ImageCls => {
-            let outcome = ft_train::image_run::run_image(config)?;
+            let outcome = ft_jobs::image::run::run_image(config)?;
             report_outcome(
                 config,
                 &outcome.train,
@@ -219,15 +149,15 @@ fn run_job(config: &RunConfig) -> Result<()> {
             )
         }
         TaskKind::Vae => {
-            let outcome = ft_train::vae_run::run_vae(config)?;
+            let outcome = ft_jobs::vae::run::run_vae(config)?;
             report_outcome(config, &outcome.train, None, &outcome.output_dir)
         }
         TaskKind::CausalLm => {
-            let outcome = ft_train::lm_run::run_lm(config)?;
+            let outcome = ft_jobs::lm::run::run_lm(config)?;
             report_outcome(config, &outcome.train, None, &outcome.output_dir)
         }
         TaskKind::SeqCls | TaskKind::TokenCls | TaskKind::Regression => {
-            let outcome = ft_train::run_text(config)?;
+            let outcome = ft_jobs::run_text(config)?;
             report_outcome(
                 config,
                 &outcome.train,
@@ -240,7 +170,7 @@ fn run_job(config: &RunConfig) -> Result<()> {
 
 /// The kind of the run in `dir`, refused in one line when `verb` does not apply to it.
 fn run_kind_for(dir: &Path, verb: &str, supported: &[TaskKind]) -> Result<TaskKind> {
-    let kind = ft_train::saved_run::run_kind(dir)?;
+    let kind = ft_jobs::saved::run_kind(dir)?;
     if !supported.contains(&kind) {
         let names: Vec<&str> = supported.iter().map(|k| k.name()).collect();
         bail!(
@@ -283,9 +213,9 @@ fn report_outcome(
     Ok(())
 }
 
-fn eval(model: &Path, data_file: Option<&Path>, device: &str) -> Result<()> {
+fn eval(model: &Path, data_file: Option<&Path>, device: DeviceSpec) -> Result<()> {
     let kind = run_kind_for(model, "eval", &CLASSIFIERS)?;
-    let device = ft_train::text_run::device(device)?;
+    let device = ft_jobs::resolve::device(device)?;
     let (result, labels) = if kind == TaskKind::ImageCls {
         let run = SavedImageRun::open(model, device)?;
         (run.evaluate(data_file)?, run.labels)
@@ -296,7 +226,7 @@ fn eval(model: &Path, data_file: Option<&Path>, device: &str) -> Result<()> {
     println!("{}", result.report);
     if let Some(cm) = &result.confusion {
         let png = model.join("eval_confusion_matrix.png");
-        ft_train::report::draw_confusion(&png, &labels, cm)?;
+        ft_jobs::report::draw_confusion(&png, &labels, cm)?;
         println!("confusion matrix picture: {}", png.display());
         println!(
             "confusion matrix (rows: reference, columns: predicted; {})",
@@ -315,9 +245,14 @@ fn eval(model: &Path, data_file: Option<&Path>, device: &str) -> Result<()> {
     Ok(())
 }
 
-fn predict(model: &Path, input: Option<&Path>, images: &[PathBuf], device: &str) -> Result<()> {
+fn predict(
+    model: &Path,
+    input: Option<&Path>,
+    images: &[PathBuf],
+    device: DeviceSpec,
+) -> Result<()> {
     let kind = run_kind_for(model, "predict", &CLASSIFIERS)?;
-    let device = ft_train::text_run::device(device)?;
+    let device = ft_jobs::resolve::device(device)?;
     if kind == TaskKind::ImageCls {
         if images.is_empty() {
             bail!(
@@ -356,8 +291,8 @@ fn predict(model: &Path, input: Option<&Path>, images: &[PathBuf], device: &str)
 }
 
 fn generate(cmd: &GenerateCmd) -> Result<()> {
-    let device = ft_train::text_run::device(&cmd.device)?;
-    let generator = ft_train::generate::Generator::open(&cmd.model, device)?;
+    let device = ft_jobs::resolve::device(cmd.device)?;
+    let generator = ft_jobs::lm::Generator::open(&cmd.model, device)?;
     for i in 0..cmd.num_return_sequences {
         let mut options = if cmd.greedy {
             ft_models::gpt2::GenerateOptions::greedy(cmd.max_new_tokens)
@@ -384,13 +319,13 @@ fn main() -> ExitCode {
             model,
             data_file,
             device,
-        } => eval(model, data_file.as_deref(), device),
+        } => eval(model, data_file.as_deref(), *device),
         Command::Predict {
             model,
             input,
             images,
             device,
-        } => predict(model, input.as_deref(), images, device),
+        } => predict(model, input.as_deref(), images, *device),
         Command::Generate(cmd) => generate(cmd),
         Command::Recipes => {
             for (name, text) in recipes::RECIPES {

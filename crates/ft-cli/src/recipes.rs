@@ -50,7 +50,7 @@ mod tests {
     #[test]
     fn every_recipe_is_a_valid_run_config() {
         for (name, text) in super::RECIPES {
-            let config: Result<ft_train::RunConfig, _> = serde_json::from_str(text);
+            let config: Result<ft_jobs::RunConfig, _> = serde_json::from_str(text);
             assert!(config.is_ok(), "recipe {name}: {:?}", config.err());
             config
                 .unwrap()

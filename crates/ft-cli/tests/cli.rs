@@ -113,10 +113,10 @@ fn train_eval_predict_and_transformers_agree() {
     );
 
     // Predict the same test texts: their accuracy must equal eval's.
-    let config: ft_train::RunConfig =
+    let config: ft_jobs::RunConfig =
         serde_json::from_str(&std::fs::read_to_string(run.join("run_config.json")).unwrap())
             .unwrap();
-    let (_, _, test) = ft_train::text_run::load_splits(&config).unwrap();
+    let (_, _, test) = ft_jobs::text::data::load_splits(&config).unwrap();
     let texts: Vec<String> = test
         .iter()
         .map(|e| match &e.input {

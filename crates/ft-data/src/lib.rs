@@ -48,6 +48,7 @@ pub mod sampler;
 pub mod source;
 pub mod split;
 pub mod text;
+#[cfg(feature = "vision")]
 pub mod vision;
 
 pub use batch::{Collator, HostBatch, HostData, HostTensor};
@@ -57,4 +58,5 @@ pub use loader::{BatchContext, BatchIter, BatchSource, Loader, TextSource};
 pub use sampler::Sampler;
 pub use split::{split_seeded, SplitSizes, Splits};
 pub use text::{Encoded, EncodedLabel, Example, Location, Target, TextInput};
+#[cfg(feature = "vision")]
 pub use vision::{ImageDataset, ImageSource, Transform};

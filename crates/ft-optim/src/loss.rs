@@ -129,7 +129,8 @@ pub fn balanced_class_weights(label_counts: &[usize]) -> Result<Vec<f64>, OptimE
         .collect())
 }
 
-/// The value of `--class-weights`: `auto` or a comma-separated list.
+/// The value of `--class-weights`: `auto` or a comma-separated list. In JSON it is that string
+/// (`"auto"`, `"1,2.5"`), checked when read.
 #[derive(Debug, Clone, PartialEq)]
 pub enum ClassWeights {
     /// Inverse class frequency, from the training labels ([`balanced_class_weights`]).
@@ -142,7 +143,7 @@ impl ClassWeights {
         if text.trim() == "auto" {
             return Ok(ClassWeights::Auto);
         }
-        let weights = text
+        let weights: Vec<f64> = text
             .split(',')
             .map(|w| {
                 let w = w.trim();
@@ -157,6 +158,12 @@ impl ClassWeights {
                     })
             })
             .collect::<Result<Vec<_>, _>>()?;
+        // A loss whose every target weighs 0 divides 0 by 0.
+        if weights.iter().all(|&x| x == 0.0) {
+            return Err(OptimError::Config(format!(
+                "class_weights `{text}`: every weight is 0, so no example would count in the loss"
+            )));
+        }
         Ok(ClassWeights::Explicit(weights))
     }
 
@@ -171,6 +178,38 @@ impl ClassWeights {
                 label_counts.len()
             ))),
         }
+    }
+}
+
+impl std::fmt::Display for ClassWeights {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            ClassWeights::Auto => f.write_str("auto"),
+            ClassWeights::Explicit(w) => {
+                let parts: Vec<String> = w.iter().map(f64::to_string).collect();
+                f.write_str(&parts.join(","))
+            }
+        }
+    }
+}
+
+impl std::str::FromStr for ClassWeights {
+    type Err = String;
+    fn from_str(text: &str) -> Result<Self, String> {
+        ClassWeights::parse(text).map_err(|e| e.to_string())
+    }
+}
+
+impl serde::Serialize for ClassWeights {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(self)
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for ClassWeights {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let text = String::deserialize(d)?;
+        text.parse().map_err(serde::de::Error::custom)
     }
 }
 

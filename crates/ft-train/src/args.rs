@@ -1,27 +1,119 @@
 //! `TrainingArgs`: the knobs of a run, named as Hugging Face's `TrainingArguments` where a
 //! counterpart exists, so a config written for HF Trainer reads the same here.
+use ft_optim::loss::ClassWeights;
 use serde::{Deserialize, Serialize};
 use std::path::PathBuf;
 
-/// When to evaluate or save: never, every `*_steps` optimizer steps, or at each epoch end.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
-#[serde(rename_all = "lowercase")]
-pub enum IntervalStrategy {
-    #[default]
-    No,
-    Steps,
-    Epoch,
+crate::choice! {
+    /// When to evaluate or save: never, every `*_steps` optimizer steps, or at each epoch end.
+    #[derive(Default)]
+    pub enum IntervalStrategy {
+        #[default]
+        No = "no",
+        Steps = "steps",
+        Epoch = "epoch",
+    }
 }
 
-impl std::str::FromStr for IntervalStrategy {
+crate::choice! {
+    /// The optimizer (`optim`), by Hugging Face's names.
+    #[derive(Default)]
+    pub enum Optim {
+        /// Adam with decoupled weight decay (`adamw_torch` reads as it).
+        #[default]
+        AdamW = "adamw" | "adamw_torch",
+        Adam = "adam",
+        /// SGD, with `momentum`.
+        Sgd = "sgd",
+    }
+}
+
+crate::choice! {
+    /// The learning-rate schedule after warmup (`lr_scheduler_type`), as in transformers.
+    pub enum LrSchedulerType {
+        Constant = "constant",
+        ConstantWithWarmup = "constant_with_warmup",
+        Linear = "linear",
+        Cosine = "cosine",
+        CosineWithRestarts = "cosine_with_restarts",
+    }
+}
+
+crate::choice! {
+    /// What trains (`freeze_strategy`): everything, all but the bottom `freeze_layers` groups,
+    /// the head only, or the head first with one more group every `unfreeze_every_epochs`.
+    #[derive(Default)]
+    pub enum FreezeStrategyKind {
+        #[default]
+        Full = "full",
+        Partial = "partial",
+        /// `linear_probe` reads as it.
+        LinearProbe = "linear-probe" | "linear_probe",
+        Gradual = "gradual",
+    }
+}
+
+/// Where a run computes (`device`): `auto` (CUDA when there is one), `cpu`, `cuda` or `cuda:N`.
+/// The spelling is checked when the config is read; whether that GPU exists, when the job
+/// starts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum DeviceSpec {
+    #[default]
+    Auto,
+    Cpu,
+    /// `cuda` (`None`, the first GPU) or `cuda:N`.
+    Cuda(Option<usize>),
+}
+
+impl DeviceSpec {
+    /// The libtorch device, `None` for `auto` (decided by the hardware).
+    pub fn device(&self) -> Option<tch::Device> {
+        match self {
+            DeviceSpec::Auto => None,
+            DeviceSpec::Cpu => Some(tch::Device::Cpu),
+            DeviceSpec::Cuda(n) => Some(tch::Device::Cuda(n.unwrap_or(0))),
+        }
+    }
+}
+
+impl std::str::FromStr for DeviceSpec {
     type Err = String;
     fn from_str(s: &str) -> Result<Self, String> {
         match s {
-            "no" => Ok(IntervalStrategy::No),
-            "steps" => Ok(IntervalStrategy::Steps),
-            "epoch" => Ok(IntervalStrategy::Epoch),
-            other => Err(format!("`{other}` is not one of no, steps, epoch")),
+            "auto" => Ok(DeviceSpec::Auto),
+            "cpu" => Ok(DeviceSpec::Cpu),
+            "cuda" => Ok(DeviceSpec::Cuda(None)),
+            s => match s.strip_prefix("cuda:").and_then(|n| n.parse().ok()) {
+                Some(n) => Ok(DeviceSpec::Cuda(Some(n))),
+                None => Err(format!(
+                    "device `{s}` is not one of auto, cpu, cuda, cuda:N"
+                )),
+            },
         }
+    }
+}
+
+impl std::fmt::Display for DeviceSpec {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            DeviceSpec::Auto => f.write_str("auto"),
+            DeviceSpec::Cpu => f.write_str("cpu"),
+            DeviceSpec::Cuda(None) => f.write_str("cuda"),
+            DeviceSpec::Cuda(Some(n)) => write!(f, "cuda:{n}"),
+        }
+    }
+}
+
+impl Serialize for DeviceSpec {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(self)
+    }
+}
+
+impl<'de> Deserialize<'de> for DeviceSpec {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let text = String::deserialize(d)?;
+        text.parse().map_err(serde::de::Error::custom)
     }
 }
 
@@ -52,11 +144,8 @@ fn d_one() -> usize {
 fn d_grad_norm() -> f64 {
     1.0
 }
-fn d_sched() -> String {
-    "linear".into()
-}
-fn d_optim() -> String {
-    "adamw".into()
+fn d_sched() -> LrSchedulerType {
+    LrSchedulerType::Linear
 }
 fn d_seed() -> u64 {
     42
@@ -66,12 +155,6 @@ fn d_logging() -> usize {
 }
 fn d_save_steps() -> usize {
     500
-}
-fn d_device() -> String {
-    "auto".into()
-}
-fn d_freeze() -> String {
-    "full".into()
 }
 
 /// Every setting of a training run. Serialised as `training_args.json` in the output directory.
@@ -103,8 +186,8 @@ pub struct TrainingArgs {
     #[serde(default = "d_eps")]
     pub adam_epsilon: f64,
     /// `adamw`, `adam` or `sgd`.
-    #[serde(default = "d_optim")]
-    pub optim: String,
+    #[serde(default)]
+    pub optim: Optim,
     /// SGD momentum (ignored by Adam variants).
     #[serde(default)]
     pub momentum: f64,
@@ -115,7 +198,7 @@ pub struct TrainingArgs {
     pub warmup_steps: usize,
     /// `constant`, `constant_with_warmup`, `linear`, `cosine`, `cosine_with_restarts`.
     #[serde(default = "d_sched")]
-    pub lr_scheduler_type: String,
+    pub lr_scheduler_type: LrSchedulerType,
     #[serde(default = "d_one")]
     pub gradient_accumulation_steps: usize,
     /// Clip the global gradient L2 norm to this (0 disables).
@@ -162,10 +245,10 @@ pub struct TrainingArgs {
     pub label_smoothing_factor: f64,
     /// `auto` (balanced) or comma-separated weights per class id.
     #[serde(default)]
-    pub class_weights: Option<String>,
+    pub class_weights: Option<ClassWeights>,
     /// `full`, `partial`, `linear-probe`, `gradual`.
-    #[serde(default = "d_freeze")]
-    pub freeze_strategy: String,
+    #[serde(default)]
+    pub freeze_strategy: FreezeStrategyKind,
     /// For `partial`: how many encoder layers (above the embeddings) stay frozen.
     #[serde(default)]
     pub freeze_layers: usize,
@@ -184,8 +267,8 @@ pub struct TrainingArgs {
     #[serde(default)]
     pub l2sp_alpha: Option<f64>,
     /// `auto` (CUDA if available), `cpu`, `cuda`, `cuda:N`.
-    #[serde(default = "d_device")]
-    pub device: String,
+    #[serde(default)]
+    pub device: DeviceSpec,
     /// fp16 mixed precision with dynamic loss scaling (CUDA only).
     #[serde(default)]
     pub fp16: bool,
@@ -200,18 +283,6 @@ pub struct TrainingArgs {
 impl Default for TrainingArgs {
     fn default() -> Self {
         serde_json::from_str("{}").expect("every field has a default")
-    }
-}
-
-/// `Err` naming `key` unless `value` is one of `allowed`.
-fn check_one_of(key: &str, value: &str, allowed: &[&str]) -> Result<(), String> {
-    if allowed.contains(&value) {
-        Ok(())
-    } else {
-        Err(format!(
-            "{key} `{value}` is not one of {}",
-            allowed.join(", ")
-        ))
     }
 }
 
@@ -329,21 +400,6 @@ impl TrainingArgs {
                 ));
             }
         }
-        check_one_of("optim", &self.optim, crate::optim_setup::OPTIMIZERS)?;
-        check_one_of(
-            "lr_scheduler_type",
-            &self.lr_scheduler_type,
-            crate::optim_setup::SCHEDULES,
-        )?;
-        check_one_of(
-            "freeze_strategy",
-            &self.freeze_strategy,
-            crate::optim_setup::FREEZE_STRATEGIES,
-        )?;
-        crate::text_run::parse_device(&self.device)?;
-        if let Some(spec) = &self.class_weights {
-            crate::optim_setup::parse_class_weights(spec)?;
-        }
         if self.eval_strategy == IntervalStrategy::Steps && self.eval_steps == Some(0) {
             return Err("eval_steps must be at least 1, got 0".into());
         }
@@ -396,12 +452,13 @@ impl TrainingArgs {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use serde_json::json;
 
     #[test]
     fn defaults_follow_hf_and_json_round_trips() {
         let args = TrainingArgs::default();
         assert_eq!(args.learning_rate, 5e-5);
-        assert_eq!(args.lr_scheduler_type, "linear");
+        assert_eq!(args.lr_scheduler_type, LrSchedulerType::Linear);
         assert_eq!(args.max_grad_norm, 1.0);
         let json = serde_json::to_string(&args).unwrap();
         assert_eq!(serde_json::from_str::<TrainingArgs>(&json).unwrap(), args);
@@ -625,58 +682,49 @@ mod tests {
                 },
                 "warmup_steps (10) exceeds max_steps (5)",
             ),
-            (
-                TrainingArgs {
-                    optim: "adamx".into(),
-                    ..d()
-                },
-                "optim `adamx` is not one of adamw",
-            ),
-            (
-                TrainingArgs {
-                    lr_scheduler_type: "cosin".into(),
-                    ..d()
-                },
-                "lr_scheduler_type `cosin` is not one of constant",
-            ),
-            (
-                TrainingArgs {
-                    freeze_strategy: "half".into(),
-                    ..d()
-                },
-                "freeze_strategy `half` is not one of full",
-            ),
-            (
-                TrainingArgs {
-                    device: "gpu".into(),
-                    ..d()
-                },
-                "device `gpu` is not one of auto, cpu, cuda, cuda:N",
-            ),
-            (
-                TrainingArgs {
-                    class_weights: Some("1,nan".into()),
-                    ..d()
-                },
-                "class_weights: `nan` in `1,nan` is not a finite number >= 0",
-            ),
-            (
-                TrainingArgs {
-                    class_weights: Some("0,0".into()),
-                    ..d()
-                },
-                "class_weights `0,0`: every weight is 0",
-            ),
-            (
-                TrainingArgs {
-                    class_weights: Some("1,-2".into()),
-                    ..d()
-                },
-                "`-2` in `1,-2` is not a finite number >= 0",
-            ),
         ];
         for (args, want) in cases {
             let got = refused(args);
+            assert!(got.contains(want), "want `{want}`, got `{got}`");
+        }
+        // Choices are enums: a bad name is refused as the arguments are read, naming the key
+        // and listing the names allowed.
+        let json_cases = [
+            (
+                json!({"optim": "adamx"}),
+                "optim `adamx` is not one of adamw",
+            ),
+            (
+                json!({"lr_scheduler_type": "cosin"}),
+                "lr_scheduler_type `cosin` is not one of constant",
+            ),
+            (
+                json!({"freeze_strategy": "half"}),
+                "freeze_strategy `half` is not one of full",
+            ),
+            (
+                json!({"device": "gpu"}),
+                "device `gpu` is not one of auto, cpu, cuda, cuda:N",
+            ),
+            (
+                json!({"class_weights": "1,nan"}),
+                "class_weights: `nan` in `1,nan` is not a finite number >= 0",
+            ),
+            (
+                json!({"class_weights": "0,0"}),
+                "class_weights `0,0`: every weight is 0",
+            ),
+            (
+                json!({"class_weights": "1,-2"}),
+                "`-2` in `1,-2` is not a finite number >= 0",
+            ),
+            (
+                json!({"eval_strategy": "sometimes"}),
+                "eval_strategy `sometimes` is not one of no, steps, epoch",
+            ),
+        ];
+        for (value, want) in json_cases {
+            let got = crate::keyed::from_value::<TrainingArgs>(value).expect_err("refused");
             assert!(got.contains(want), "want `{want}`, got `{got}`");
         }
         // `save_steps 0` is harmless (and allowed) when nothing is saved by steps.
@@ -687,16 +735,13 @@ mod tests {
         .validate()
         .unwrap();
         TrainingArgs {
-            class_weights: Some("auto".into()),
+            class_weights: Some(ClassWeights::Auto),
             ..d()
         }
         .validate()
         .unwrap();
-        TrainingArgs {
-            device: "cuda:1".into(),
-            ..d()
-        }
-        .validate()
-        .unwrap();
+        let args: TrainingArgs = serde_json::from_value(json!({"device": "cuda:1"})).unwrap();
+        assert_eq!(args.device, DeviceSpec::Cuda(Some(1)));
+        assert_eq!(serde_json::to_value(args.device).unwrap(), json!("cuda:1"));
     }
 }

@@ -47,7 +47,7 @@ impl TensorBatch {
 }
 
 /// A tensor's values on the host, flattened (metrics run on plain slices).
-pub(crate) fn to_vec_i64(t: &Tensor) -> Result<Vec<i64>> {
+pub fn to_vec_i64(t: &Tensor) -> Result<Vec<i64>> {
     Ok(Vec::<i64>::try_from(
         t.to_device(tch::Device::Cpu)
             .to_kind(Kind::Int64)
@@ -56,7 +56,7 @@ pub(crate) fn to_vec_i64(t: &Tensor) -> Result<Vec<i64>> {
 }
 
 /// A tensor's values on the host as f32, flattened.
-pub(crate) fn to_vec_f32(t: &Tensor) -> Result<Vec<f32>> {
+pub fn to_vec_f32(t: &Tensor) -> Result<Vec<f32>> {
     Ok(Vec::<f32>::try_from(
         t.to_device(tch::Device::Cpu)
             .to_kind(Kind::Float)

@@ -1,6 +1,6 @@
 //! From `TrainingArgs` to ft-optim's pieces: the freezing plan, parameter groups, optimizer,
 //! schedule and L2-SP term. Kept apart from the loop so a library user can build them alike.
-use crate::args::TrainingArgs;
+use crate::args::{FreezeStrategyKind, LrSchedulerType, Optim, TrainingArgs};
 use anyhow::{bail, Result};
 use ft_models::LayerGroup;
 use ft_optim::freeze::{FreezePlan, FreezeStrategy};
@@ -12,47 +12,16 @@ use ft_optim::optimizer::{Adam, AdamW, AdamWConfig, Optimizer, Sgd, SgdConfig};
 use ft_optim::schedule::{Schedule, ScheduleKind};
 use tch::nn::VarStore;
 
-/// The values `optim` takes.
-pub const OPTIMIZERS: &[&str] = &["adamw", "adamw_torch", "adam", "sgd"];
-/// The values `lr_scheduler_type` takes.
-pub const SCHEDULES: &[&str] = &[
-    "constant",
-    "constant_with_warmup",
-    "linear",
-    "cosine",
-    "cosine_with_restarts",
-];
-/// The values `freeze_strategy` takes (`linear_probe` is accepted for `linear-probe`).
-pub const FREEZE_STRATEGIES: &[&str] =
-    &["full", "partial", "linear-probe", "linear_probe", "gradual"];
-
-/// `class_weights` as given (`auto` or `w1,w2,...`), checked as far as the config allows:
-/// numbers, finite, >= 0, and not all zero (a loss whose every target weighs 0 divides 0 by 0).
-/// Whether there is one weight per class is checked once the classes are known
-/// ([`class_weights_for`]).
-pub fn parse_class_weights(spec: &str) -> Result<ClassWeights, String> {
-    // ft-optim's message names class_weights and the text already.
-    let weights = ClassWeights::parse(spec).map_err(|e| e.to_string())?;
-    if let ClassWeights::Explicit(w) = &weights {
-        if w.iter().all(|&x| x == 0.0) {
-            return Err(format!(
-                "class_weights `{spec}`: every weight is 0, so no example would count in the loss"
-            ));
-        }
-    }
-    Ok(weights)
-}
-
-/// The explicit class weights of `spec` for a task with these classes (in id order), or an
+/// The explicit class weights of `weights` for a task with these classes (in id order), or an
 /// error naming the number given and the classes (`auto` gives `None`: the job computes it from
 /// the label counts).
-pub fn class_weights_for(spec: &str, classes: &[String]) -> Result<Option<Vec<f64>>> {
-    match parse_class_weights(spec).map_err(anyhow::Error::msg)? {
+pub fn class_weights_for(weights: &ClassWeights, classes: &[String]) -> Result<Option<Vec<f64>>> {
+    match weights {
         ClassWeights::Auto => Ok(None),
-        ClassWeights::Explicit(w) if w.len() == classes.len() => Ok(Some(w)),
+        ClassWeights::Explicit(w) if w.len() == classes.len() => Ok(Some(w.clone())),
         ClassWeights::Explicit(w) => bail!(
-            "class_weights `{spec}` gives {} weights but the task has {} classes ({}): give one \
-             weight per class, in this order",
+            "class_weights `{weights}` gives {} weights but the task has {} classes ({}): give \
+             one weight per class, in this order",
             w.len(),
             classes.len(),
             classes.join(", ")
@@ -61,18 +30,15 @@ pub fn class_weights_for(spec: &str, classes: &[String]) -> Result<Option<Vec<f6
 }
 
 pub fn freeze_plan(args: &TrainingArgs, groups: &[LayerGroup]) -> Result<FreezePlan> {
-    let strategy = match args.freeze_strategy.as_str() {
-        "full" => FreezeStrategy::Full,
-        "partial" => FreezeStrategy::Partial {
+    let strategy = match args.freeze_strategy {
+        FreezeStrategyKind::Full => FreezeStrategy::Full,
+        FreezeStrategyKind::Partial => FreezeStrategy::Partial {
             layers: args.freeze_layers,
         },
-        "linear-probe" | "linear_probe" => FreezeStrategy::LinearProbe,
-        "gradual" => FreezeStrategy::Gradual {
+        FreezeStrategyKind::LinearProbe => FreezeStrategy::LinearProbe,
+        FreezeStrategyKind::Gradual => FreezeStrategy::Gradual {
             every_epochs: args.unfreeze_every_epochs.unwrap_or(1),
         },
-        other => {
-            bail!("freeze_strategy `{other}` is not one of full, partial, linear-probe, gradual")
-        }
     };
     let strategy = if args.freeze.is_empty() && args.unfreeze.is_empty() {
         strategy
@@ -102,35 +68,31 @@ pub fn param_groups(
 
 pub fn optimizer(args: &TrainingArgs) -> Result<Box<dyn Optimizer>> {
     let betas = (args.adam_beta1, args.adam_beta2);
-    Ok(match args.optim.as_str() {
-        "adamw" | "adamw_torch" => Box::new(AdamW::new(AdamWConfig {
+    Ok(match args.optim {
+        Optim::AdamW => Box::new(AdamW::new(AdamWConfig {
             betas,
             eps: args.adam_epsilon,
             ..AdamWConfig::default()
         })),
-        "adam" => Box::new(Adam::new(AdamWConfig {
+        Optim::Adam => Box::new(Adam::new(AdamWConfig {
             betas,
             eps: args.adam_epsilon,
             ..AdamWConfig::default()
         })),
-        "sgd" => Box::new(Sgd::new(SgdConfig {
+        Optim::Sgd => Box::new(Sgd::new(SgdConfig {
             momentum: args.momentum,
             ..SgdConfig::default()
         })),
-        other => bail!("optim `{other}` is not one of adamw, adam, sgd"),
     })
 }
 
 pub fn schedule(args: &TrainingArgs, total_steps: usize) -> Result<Schedule> {
-    let kind = match args.lr_scheduler_type.as_str() {
-        "constant" => ScheduleKind::Constant,
-        "constant_with_warmup" => ScheduleKind::ConstantWithWarmup,
-        "linear" => ScheduleKind::Linear,
-        "cosine" => ScheduleKind::Cosine { cycles: 0.5 },
-        "cosine_with_restarts" => ScheduleKind::CosineWithRestarts { cycles: 1 },
-        other => bail!(
-            "lr_scheduler_type `{other}` is not one of constant, constant_with_warmup, linear, cosine, cosine_with_restarts"
-        ),
+    let kind = match args.lr_scheduler_type {
+        LrSchedulerType::Constant => ScheduleKind::Constant,
+        LrSchedulerType::ConstantWithWarmup => ScheduleKind::ConstantWithWarmup,
+        LrSchedulerType::Linear => ScheduleKind::Linear,
+        LrSchedulerType::Cosine => ScheduleKind::Cosine { cycles: 0.5 },
+        LrSchedulerType::CosineWithRestarts => ScheduleKind::CosineWithRestarts { cycles: 1 },
     };
     let warmup = if args.warmup_steps > 0 {
         args.warmup_steps

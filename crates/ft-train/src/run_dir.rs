@@ -8,8 +8,8 @@
 //! path, a bad value found late or a crash costs nothing, and nothing that the run reads — data,
 //! model, the asset cache, the current directory — can be inside what is replaced (refused up
 //! front).
+use crate::args::TrainingArgs;
 use crate::checkpoint;
-use crate::run_config::RunConfig;
 use anyhow::{bail, Context, Result};
 use std::collections::HashSet;
 use std::ffi::OsString;
@@ -65,34 +65,6 @@ fn absolute(path: &Path) -> Result<PathBuf> {
         .with_context(|| format!("resolving the path {}", existing.display()))?;
     out.extend(rest.iter().rev());
     Ok(out)
-}
-
-/// The files and folders `config` reads, as far as they can be resolved now (a missing one is
-/// reported by the job itself).
-pub fn inputs_of(config: &RunConfig) -> Vec<PathBuf> {
-    let mut inputs = Vec::new();
-    if config.model != "scratch" {
-        if let Ok(dir) = crate::text_run::resolve_dir(&config.model) {
-            inputs.push(dir);
-        }
-    }
-    let data = &config.data;
-    for file in [
-        Some(&data.train_file),
-        data.validation_file.as_ref(),
-        data.test_file.as_ref(),
-        data.labels_file.as_ref(),
-        data.validation_labels_file.as_ref(),
-        data.test_labels_file.as_ref(),
-    ]
-    .into_iter()
-    .flatten()
-    {
-        if let Ok(path) = crate::text_run::resolve_data_file(data, file) {
-            inputs.push(path);
-        }
-    }
-    inputs
 }
 
 /// Why `--overwrite` must not replace `target`, if it must not.
@@ -160,13 +132,14 @@ fn lock(dir: &Path) -> Result<File> {
 }
 
 impl RunDir {
-    /// Claims `config.training.output_dir` for this run, refusing to mix a new run into an old
-    /// one's files. With `resume`, the directory is a run to continue; with `overwrite`, a
-    /// finished or failed ft run to replace (see the module docs).
-    pub fn claim(config: &RunConfig, overwrite: bool) -> Result<RunDir> {
-        let given = &config.training.output_dir;
+    /// Claims `args.output_dir` for this run, refusing to mix a new run into an old one's
+    /// files. With `args.resume_from_checkpoint`, the directory is a run to continue; with
+    /// `overwrite`, a finished or failed ft run to replace (see the module docs) — never one
+    /// that is or holds one of `inputs`, the files and folders the run reads.
+    pub fn claim(args: &TrainingArgs, inputs: &[PathBuf], overwrite: bool) -> Result<RunDir> {
+        let given = &args.output_dir;
         let dir = absolute(given)?;
-        let resume = config.training.resume_from_checkpoint.is_some();
+        let resume = args.resume_from_checkpoint.is_some();
         if overwrite && resume {
             bail!(
                 "--overwrite replaces a run and --resume-from-checkpoint continues one: give one of them"
@@ -193,7 +166,7 @@ impl RunDir {
                     given.display()
                 );
             }
-            if let Some(why) = overwrite_refusal(&dir, &inputs_of(config))? {
+            if let Some(why) = overwrite_refusal(&dir, inputs)? {
                 bail!("refusing --overwrite: {why}; nothing was deleted");
             }
             let _old_lock = lock(&dir)?;
@@ -323,13 +296,15 @@ pub(crate) fn checkpoint_written(output_dir: &Path) {
 mod tests {
     use super::*;
 
-    fn config(out: &Path, train: &Path) -> RunConfig {
-        serde_json::from_value(serde_json::json!({
-            "task": "seq-cls", "model": "scratch",
-            "data": {"train_file": train},
-            "training": {"output_dir": out},
-        }))
-        .unwrap()
+    fn args(out: &Path) -> TrainingArgs {
+        TrainingArgs {
+            output_dir: out.to_path_buf(),
+            ..Default::default()
+        }
+    }
+
+    fn claim_for(out: &Path, input: &Path, overwrite: bool) -> Result<RunDir> {
+        RunDir::claim(&args(out), &[input.to_path_buf()], overwrite)
     }
 
     #[test]
@@ -339,9 +314,7 @@ mod tests {
         std::fs::create_dir_all(&out).unwrap();
         std::fs::write(out.join("data.csv"), "text,label\n").unwrap();
         std::fs::write(out.join("training_args.json"), "{}").unwrap();
-        let err = RunDir::claim(&config(&out, &out.join("data.csv")), true)
-            .err()
-            .unwrap();
+        let err = claim_for(&out, &out.join("data.csv"), true).err().unwrap();
         let msg = format!("{err:#}");
         assert!(
             msg.contains("data.csv") && msg.contains("nothing was deleted"),
@@ -352,7 +325,7 @@ mod tests {
         let other = tmp.path().join("photos");
         std::fs::create_dir_all(&other).unwrap();
         std::fs::write(other.join("cat.jpg"), "x").unwrap();
-        let err = RunDir::claim(&config(&other, &out.join("data.csv")), true)
+        let err = claim_for(&other, &out.join("data.csv"), true)
             .err()
             .unwrap();
         assert!(
@@ -370,7 +343,7 @@ mod tests {
         let out = tmp.path().join("run");
         std::fs::create_dir_all(&out).unwrap();
         std::fs::write(out.join("run.json"), "old").unwrap();
-        let claim = RunDir::claim(&config(&out, &data), true).unwrap();
+        let claim = claim_for(&out, &data, true).unwrap();
         assert!(
             !out.join("run.json").exists(),
             "the old run is out of the way"
@@ -384,7 +357,7 @@ mod tests {
         assert!(!out.join("train_log.jsonl").exists());
 
         let fresh = tmp.path().join("fresh");
-        let claim = RunDir::claim(&config(&fresh, &data), false).unwrap();
+        let claim = claim_for(&fresh, &data, false).unwrap();
         std::fs::write(fresh.join("training_args.json"), "{}").unwrap();
         drop(claim);
         assert!(
@@ -399,11 +372,11 @@ mod tests {
         let data = tmp.path().join("data.csv");
         std::fs::write(&data, "").unwrap();
         let out = tmp.path().join("run");
-        let _first = RunDir::claim(&config(&out, &data), false).unwrap();
-        let mut second = config(&out, &data);
-        second.training.resume_from_checkpoint = Some("latest".into());
+        let _first = claim_for(&out, &data, false).unwrap();
+        let mut second = args(&out);
+        second.resume_from_checkpoint = Some("latest".into());
         std::fs::write(out.join("run.json"), "{}").unwrap();
-        let err = RunDir::claim(&second, false).err().unwrap();
+        let err = RunDir::claim(&second, &[data], false).err().unwrap();
         assert!(format!("{err:#}").contains("another ft process"), "{err:#}");
     }
 }

@@ -148,7 +148,7 @@ impl<'a> Trainer<'a> {
             );
         }
         let resuming = resume_dir.is_some();
-        crate::run_files::write_json(&out.join("training_args.json"), &args)?;
+        checkpoint::write_json(&out.join("training_args.json"), &args)?;
         // A resumed run's log is the checkpoint's history: records a killed run wrote after
         // its last checkpoint are written again by this run, so they must not stay twice.
         let mut log = if resuming {
@@ -453,8 +453,8 @@ impl<'a> Trainer<'a> {
         checkpoint::save(out, state.global_step, |dir| {
             self.task.save(self.vs, dir)?;
             ft_models::st::write_atomic(&dir.join(OPTIMIZER_FILE), &optimizer.state())?;
-            crate::run_files::write_json(&dir.join(STATE_FILE), state)?;
-            crate::run_files::write_json(&dir.join("training_args.json"), args)?;
+            checkpoint::write_json(&dir.join(STATE_FILE), state)?;
+            checkpoint::write_json(&dir.join("training_args.json"), args)?;
             Ok(())
         })?;
         if let Some(limit) = args.save_total_limit {

@@ -1,8 +1,26 @@
 //! A run described as data: task, model, data and training arguments. Recipes are files of
 //! this shape; `ft train` builds one from `--recipe`, `--config` and its flags.
-use crate::args::TrainingArgs;
+use ft_train::args::TrainingArgs;
 use serde::{Deserialize, Serialize};
 use std::path::PathBuf;
+
+ft_train::choice! {
+    /// How a data file is read (`format`). Which formats a kind of run reads is checked by
+    /// [`DataConfig::validate`].
+    pub enum DataFormat {
+        Csv = "csv",
+        Tsv = "tsv",
+        Jsonl = "jsonl",
+        /// One token and its tag per line, sentences separated by blank lines.
+        Conll = "conll",
+        /// One sub-folder per class.
+        Folder = "folder",
+        /// IDX image and label files (Fashion-MNIST).
+        Idx = "idx",
+        /// sklearn's digits: 8x8 pixels valued 0..16, the class in the last column.
+        PixelCsv = "pixel-csv",
+    }
+}
 
 /// What the model learns to predict.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -72,9 +90,10 @@ pub struct DataConfig {
     pub validation_file: Option<PathBuf>,
     #[serde(default)]
     pub test_file: Option<PathBuf>,
-    /// `csv`, `tsv`, `jsonl`, `conll` or `folder`; guessed from the file name when absent.
+    /// Text: `csv`, `tsv`, `jsonl`, `conll` or `folder`; images: `folder`, `idx` or
+    /// `pixel-csv`. Guessed from the file name when absent.
     #[serde(default)]
-    pub format: Option<String>,
+    pub format: Option<DataFormat>,
     #[serde(default = "d_text")]
     pub text_column: String,
     #[serde(default)]
@@ -195,6 +214,16 @@ fn has_classes(task: TaskKind) -> bool {
 }
 
 impl RunConfig {
+    /// A run config from JSON (a recipe, or `--config` merged with flags), read whole and
+    /// checked whole before anything else happens: an error names the key at fault
+    /// (`training.optim`, `data.format`) and, for a choice, lists the names allowed; then
+    /// [`RunConfig::validate`].
+    pub fn from_value(value: serde_json::Value) -> Result<RunConfig, String> {
+        let config: RunConfig = ft_train::keyed::from_value(value)?;
+        config.validate()?;
+        Ok(config)
+    }
+
     /// Every check that needs nothing but the config: [`TrainingArgs::validate`], then the data
     /// options ([`DataConfig::validate`]) and the training options that only some tasks take.
     /// `ft train` calls it before it opens any file; each job calls it again first thing, so a
@@ -303,23 +332,25 @@ impl DataConfig {
                 );
             }
         }
-        if let Some(format) = &self.format {
-            let allowed: &[&str] = match task {
-                TaskKind::ImageCls | TaskKind::Vae => &["folder", "idx", "pixel-csv"],
-                TaskKind::CausalLm => &["csv", "tsv", "jsonl"],
-                _ => &["csv", "tsv", "jsonl", "conll", "folder"],
+        if let Some(format) = self.format {
+            use DataFormat::*;
+            let allowed: &[DataFormat] = match task {
+                TaskKind::ImageCls | TaskKind::Vae => &[Folder, Idx, PixelCsv],
+                TaskKind::CausalLm => &[Csv, Tsv, Jsonl],
+                _ => &[Csv, Tsv, Jsonl, Conll, Folder],
             };
-            if !allowed.contains(&format.as_str()) {
+            if !allowed.contains(&format) {
+                let names: Vec<&str> = allowed.iter().map(DataFormat::as_str).collect();
                 return Err(format!(
                     "format `{format}` is not one of {} (for a {task} run)",
-                    allowed.join(", ")
+                    names.join(", ")
                 ));
             }
         }
         if let Some(map) = &self.label_map {
             ft_data::text::LabelFilter::parse(map).map_err(|e| format!("label_map: {e}"))?;
         }
-        if training.eval_strategy != crate::args::IntervalStrategy::No {
+        if training.eval_strategy != ft_train::args::IntervalStrategy::No {
             if let Some(why) = self.no_validation_data(task) {
                 return Err(format!(
                     "eval_strategy is {:?} but the run has no validation data: {why} (give \
@@ -356,7 +387,7 @@ impl DataConfig {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::args::IntervalStrategy;
+    use ft_train::args::IntervalStrategy;
 
     fn config(task: TaskKind, data: serde_json::Value) -> RunConfig {
         let mut data = data;
@@ -371,6 +402,15 @@ mod tests {
 
     fn refused(c: &RunConfig) -> String {
         c.validate().expect_err("should be refused")
+    }
+
+    /// Why a run of `task` with these data options is refused: as the config is read (a bad
+    /// choice), or by [`RunConfig::validate`].
+    fn refused_data(task: TaskKind, data: serde_json::Value) -> String {
+        let mut data = data;
+        data["train_file"] = "train.csv".into();
+        let value = serde_json::json!({"task": task, "model": "m", "data": data});
+        RunConfig::from_value(value).expect_err("should be refused")
     }
 
     #[test]
@@ -444,7 +484,7 @@ mod tests {
                 "format `csv` is not one of folder, idx, pixel-csv",
             ),
         ] {
-            let got = refused(&config(task, data));
+            let got = refused_data(task, data);
             assert!(got.contains(want), "want `{want}`, got `{got}`");
         }
         // A separate validation file takes validation_fraction out of the sum.
@@ -468,7 +508,7 @@ mod tests {
     fn task_specific_options_and_evaluation_without_data_are_refused() {
         use serde_json::json;
         let mut c = config(TaskKind::Regression, json!({}));
-        c.training.class_weights = Some("1,2".into());
+        c.training.class_weights = Some("1,2".parse().unwrap());
         assert!(refused(&c).contains(
             "class_weights (`1,2`) applies to seq-cls, token-cls and image-cls; a regression run"
         ));

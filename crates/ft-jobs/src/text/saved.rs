@@ -1,15 +1,15 @@
 //! A finished run directory opened again: its model, tokenizer and run config, ready to evaluate
 //! on a split or to predict on new texts (`ft eval`, `ft predict`).
-use crate::run_config::{RunConfig, TaskKind};
-use crate::text_run::{load_splits, read_examples};
-use crate::text_task::TextTask;
-use crate::{EvalResult, TensorBatch, TrainingArgs};
+use crate::config::{RunConfig, TaskKind};
+use crate::text::data::{load_splits, read_examples};
+use crate::text::task::TextTask;
 use anyhow::{bail, Context, Result};
 use ft_data::text::{EncodeOptions, Tokenizer};
 use ft_data::{Example, LabelMap, Loader, Sampler, Target, TextInput};
 use ft_models::bert::{BertConfig, BertForTask};
 use ft_models::GroupModes;
 use ft_optim::loss::LossOptions;
+use ft_train::{EvalResult, TensorBatch, TrainingArgs};
 use serde::Serialize;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -45,57 +45,11 @@ pub struct Prediction {
     pub tags: Option<Vec<(String, String)>>,
 }
 
-/// The task of the run in `dir`, from the `task` key of its `run_config.json` alone (so a run of
-/// any kind answers, before anything kind-specific is parsed). A directory without that file is
-/// "not an ft run directory"; each message is one line naming the directory or the file.
-pub fn run_kind(dir: &Path) -> Result<TaskKind> {
-    let path = dir.join("run_config.json");
-    if !dir.is_dir() {
-        bail!(
-            "{} is not a directory (an ft run directory expected)",
-            dir.display()
-        );
-    }
-    let text = match std::fs::read_to_string(&path) {
-        Ok(text) => text,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound && crate::run_dir::is_run_dir(dir) => {
-            bail!(
-                "{} is an ft run that has not finished (no run_config.json yet): complete it \
-                 with `ft train ... --resume-from-checkpoint latest`",
-                dir.display()
-            )
-        }
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => bail!(
-            "{} is not an ft run directory (no run_config.json)",
-            dir.display()
-        ),
-        Err(e) => bail!("cannot read {}: {e}", path.display()),
-    };
-    let value: serde_json::Value = serde_json::from_str(&text)
-        .map_err(|e| anyhow::anyhow!("{} is not valid JSON: {e}", path.display()))?;
-    let task = value
-        .get("task")
-        .and_then(serde_json::Value::as_str)
-        .with_context(|| format!("{} has no `task` string", path.display()))?;
-    task.parse::<TaskKind>()
-        .map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))
-}
-
-/// Errors in one line naming the run's kind unless the run in `dir` is of one of `kinds`
-/// (`what` names them for the message, e.g. "a text run (seq-cls, token-cls or regression)").
-pub(crate) fn require_kind(dir: &Path, kinds: &[TaskKind], what: &str) -> Result<TaskKind> {
-    let kind = run_kind(dir)?;
-    if !kinds.contains(&kind) {
-        bail!("{} is a `{kind}` run, not {what}", dir.display());
-    }
-    Ok(kind)
-}
-
 impl SavedRun {
     /// Opens a text run directory (seq-cls, token-cls or regression). A run of another kind, or
     /// a directory that is no run, is refused in one line naming what it is.
     pub fn open(dir: &Path, device: tch::Device) -> Result<SavedRun> {
-        require_kind(
+        crate::saved::require_kind(
             dir,
             &[TaskKind::SeqCls, TaskKind::TokenCls, TaskKind::Regression],
             "a text run (seq-cls, token-cls or regression)",
@@ -103,7 +57,7 @@ impl SavedRun {
         let config = crate::run_files::read_run_config(dir)?;
         let bert_config = BertConfig::from_dir(dir)?;
         let labels = bert_config.labels().unwrap_or_default();
-        let task_kind = crate::text_run::bert_task(config.task, labels.len())?;
+        let task_kind = crate::text::run::bert_task(config.task, labels.len())?;
         let vs = VarStore::new(device);
         let model = BertForTask::new(&vs.root(), &bert_config, task_kind)?;
         let weights = dir.join("model.safetensors");
@@ -144,7 +98,7 @@ impl SavedRun {
             .config
             .data
             .max_length
-            .unwrap_or(crate::run_config::DEFAULT_MAX_LENGTH);
+            .unwrap_or(crate::config::DEFAULT_MAX_LENGTH);
         let opts = EncodeOptions::new(max_length).threads(2);
         let (rows, _) = self.tokenizer.encode_examples(examples, labels, &opts)?;
         Ok(Loader::new(
@@ -174,7 +128,7 @@ impl SavedRun {
             output_dir: self.dir.clone(),
             ..self.config.training.clone()
         };
-        crate::Trainer::new(args, &self.task, &self.vs)?.evaluate(&loader)
+        ft_train::Trainer::new(args, &self.task, &self.vs)?.evaluate(&loader)
     }
 
     /// Predicts for raw texts (NER: words split on whitespace).
@@ -286,108 +240,4 @@ fn argmax(xs: &[f64]) -> usize {
             }
         })
         .0
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    /// A directory holding only a `run_config.json` of `task` (the kind check comes first, so
-    /// nothing else is needed to see the message).
-    fn fake_run(root: &Path, name: &str, task: &str) -> PathBuf {
-        let dir = root.join(name);
-        std::fs::create_dir_all(&dir).unwrap();
-        std::fs::write(
-            dir.join("run_config.json"),
-            format!(r#"{{"task": "{task}", "model": "scratch", "data": {{"train_file": "x"}}}}"#),
-        )
-        .unwrap();
-        dir
-    }
-
-    fn message<T>(r: Result<T>) -> String {
-        format!("{:#}", r.err().expect("an error"))
-    }
-
-    #[test]
-    fn openers_refuse_runs_of_another_kind_in_one_line() {
-        let tmp = tempfile::tempdir().unwrap();
-        let vae = fake_run(tmp.path(), "vae1", "vae");
-        let e = message(SavedRun::open(&vae, tch::Device::Cpu));
-        assert_eq!(
-            e,
-            format!(
-                "{} is a `vae` run, not a text run (seq-cls, token-cls or regression)",
-                vae.display()
-            )
-        );
-        let text = fake_run(tmp.path(), "s1", "seq-cls");
-        let e = message(crate::saved_image_run::SavedImageRun::open(
-            &text,
-            tch::Device::Cpu,
-        ));
-        assert_eq!(
-            e,
-            format!(
-                "{} is a `seq-cls` run, not an image-cls run",
-                text.display()
-            )
-        );
-        let e = message(crate::generate::Generator::open(
-            text.to_str().unwrap(),
-            tch::Device::Cpu,
-        ));
-        assert!(
-            e.starts_with(&format!(
-                "{} is a `seq-cls` run, not a causal-lm run",
-                text.display()
-            )),
-            "{e}"
-        );
-        assert!(!e.contains('\n'), "{e}");
-
-        let empty = tmp.path().join("empty");
-        std::fs::create_dir_all(&empty).unwrap();
-        let e = message(SavedRun::open(&empty, tch::Device::Cpu));
-        assert_eq!(
-            e,
-            format!(
-                "{} is not an ft run directory (no run_config.json)",
-                empty.display()
-            )
-        );
-        let e = message(crate::saved_image_run::SavedImageRun::open(
-            &empty,
-            tch::Device::Cpu,
-        ));
-        assert!(
-            e.ends_with("is not an ft run directory (no run_config.json)"),
-            "{e}"
-        );
-        let e = message(crate::generate::Generator::open(
-            empty.to_str().unwrap(),
-            tch::Device::Cpu,
-        ));
-        assert!(
-            e.contains("no run_config.json") && e.contains("no config.json"),
-            "{e}"
-        );
-
-        // A fetched-style model directory that is not GPT-2.
-        let bert = tmp.path().join("bert");
-        std::fs::create_dir_all(&bert).unwrap();
-        std::fs::write(bert.join("config.json"), r#"{"model_type": "bert"}"#).unwrap();
-        let e = message(crate::generate::Generator::open(
-            bert.to_str().unwrap(),
-            tch::Device::Cpu,
-        ));
-        assert!(e.contains("`bert`") && e.contains("not a GPT-2"), "{e}");
-
-        let bad = fake_run(tmp.path(), "bad", "translation");
-        let e = message(run_kind(&bad));
-        assert!(
-            e.contains("run_config.json") && e.contains("translation"),
-            "{e}"
-        );
-    }
 }

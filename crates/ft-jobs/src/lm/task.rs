@@ -1,13 +1,13 @@
 //! Causal language modelling with GPT-2: next-token cross-entropy on packed blocks, evaluated
 //! as perplexity.
-use crate::batch::TensorBatch;
-use crate::evaluation::{Evaluation, Metrics};
-use crate::task::{LossSum, Task};
 use anyhow::{bail, Result};
 use ft_data::HostBatch;
 use ft_models::gpt2::{shift_for_causal_lm, Gpt2LMHeadModel};
 use ft_models::{GroupModes, LayerGroup};
 use ft_optim::loss::{cross_entropy_sum, LossOptions};
+use ft_train::batch::TensorBatch;
+use ft_train::evaluation::{Evaluation, Metrics};
+use ft_train::task::{LossSum, Task};
 use std::path::Path;
 use tch::nn::VarStore;
 use tch::Tensor;

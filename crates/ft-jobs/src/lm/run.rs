@@ -6,16 +6,16 @@
 //! Documents are joined with end-of-text and packed into blocks of `max_length` tokens. With
 //! `held_out_label`, the test documents are drawn first from that label and kept out of
 //! training, validation and BPE; their perplexity is reported before and after training.
-use crate::lm_task::LmTask;
-use crate::run_config::{RunConfig, TaskKind};
-use crate::text_run::{device, resolve_data_file, resolve_max_length, resolve_model};
-use crate::transfer::{fit_and_compare, write_results, Start};
-use crate::TrainOutcome;
+use crate::compare::{fit_and_compare, write_results, Start};
+use crate::config::{RunConfig, TaskKind};
+use crate::lm::task::LmTask;
+use crate::resolve::{device, resolve_data_file, resolve_max_length, resolve_model};
 use anyhow::{bail, Context, Result};
 use ft_data::lm::{encode_documents, pack, read_documents, train_bpe_to, BpeOptions, END_OF_TEXT};
 use ft_data::text::{CsvSpec, Example, LabelFilter, Target, TextInput, Tokenizer};
 use ft_data::{split_seeded, Collator, Loader, Sampler, SplitSizes};
 use ft_models::gpt2::{GenerateOptions, Gpt2Config, Gpt2LMHeadModel};
+use ft_train::TrainOutcome;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use tch::nn::VarStore;
@@ -198,8 +198,8 @@ pub fn run_lm(config: &RunConfig) -> Result<LmRunOutcome> {
     }
     config.validate().map_err(anyhow::Error::msg)?;
     let args = &config.training;
-    crate::task::check_metric_for_best_model(args, LmTask::METRIC_NAMES)?;
-    let device = device(&args.device)?;
+    ft_train::task::check_metric_for_best_model(args, LmTask::METRIC_NAMES)?;
+    let device = device(args.device)?;
     let out = args.output_dir.clone();
     std::fs::create_dir_all(&out)?;
     let (train, validation, test) = documents(config)?;
@@ -219,7 +219,7 @@ pub fn run_lm(config: &RunConfig) -> Result<LmRunOutcome> {
     // `start` checked that a max_length given fits the context; the default is capped at it.
     let block = match config.data.max_length {
         Some(n) => n,
-        None => crate::run_config::DEFAULT_MAX_LENGTH.min(cfg.n_positions.max(0) as usize),
+        None => crate::config::DEFAULT_MAX_LENGTH.min(cfg.n_positions.max(0) as usize),
     };
     let (bs, ebs, seed) = (
         args.per_device_train_batch_size,
@@ -268,7 +268,7 @@ pub fn run_lm(config: &RunConfig) -> Result<LmRunOutcome> {
         let mut options = GenerateOptions::sampling(30, seed + i as u64);
         options.top_k = Some(50);
         options.temperature = 0.8;
-        let text = crate::generate_text(&start_model.task.model, &tok, prompt, &options)?;
+        let text = crate::lm::generate_text(&start_model.task.model, &tok, prompt, &options)?;
         samples.push(format!("{prompt}{text}"));
     }
     println!("\nsamples (top-k 50, temperature 0.8):");

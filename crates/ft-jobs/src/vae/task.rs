@@ -3,15 +3,15 @@
 //! from the prior and of reconstructions.
 //!
 //! Batches carry `pixel_values` f32 `[N, C, H, W]` in [0, 1]; labels, if any, are ignored.
-use crate::batch::TensorBatch;
-use crate::evaluation::{Evaluation, Metrics};
-use crate::image_grid::{save_grid, save_reconstruction_grid};
-use crate::task::{LossSum, Task};
+use crate::vae::grid::{save_grid, save_reconstruction_grid};
 use anyhow::{anyhow, Result};
 use ft_data::HostBatch;
 use ft_metrics::{VaeAccumulator, VaeReport};
 use ft_models::vae::{ConvVae, Noise};
 use ft_models::{GroupModes, LayerGroup};
+use ft_train::batch::TensorBatch;
+use ft_train::evaluation::{Evaluation, Metrics};
+use ft_train::task::{LossSum, Task};
 use std::cell::Cell;
 use std::path::Path;
 use tch::nn::VarStore;

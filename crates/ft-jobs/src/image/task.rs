@@ -1,13 +1,13 @@
 //! Image classification: a vision model with a fresh head, trained on pixels or, for a linear
-//! probe, on the frozen backbone's cached features (see [`crate::feature_cache`]).
-use crate::batch::{to_vec_f32, to_vec_i64, TensorBatch};
-use crate::evaluation::{Evaluation, Metrics};
-use crate::task::{LossSum, Task};
+//! probe, on the frozen backbone's cached features (see [`crate::image::feature_cache`]).
 use anyhow::{bail, Result};
 use ft_data::HostBatch;
 use ft_models::vision::VisionModel;
 use ft_models::{GroupModes, LayerGroup};
 use ft_optim::loss::{cross_entropy_sum, LossOptions};
+use ft_train::batch::{to_vec_f32, to_vec_i64, TensorBatch};
+use ft_train::evaluation::{Evaluation, Metrics};
+use ft_train::task::{LossSum, Task};
 use std::path::Path;
 use tch::nn::VarStore;
 use tch::Tensor;
@@ -72,7 +72,7 @@ impl Task for ImageTask {
     }
 
     fn metric_names(&self) -> Vec<&'static str> {
-        crate::task::classification_metric_names(self.labels.len())
+        ft_train::task::classification_metric_names(self.labels.len())
     }
 
     fn new_evaluation(&self) -> Result<Evaluation> {

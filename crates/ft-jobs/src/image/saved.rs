@@ -1,15 +1,16 @@
 //! A finished image run opened again (`ft eval`, `ft predict`): its model, class names and the
 //! evaluation pipeline it was trained with (from `run_config.json`).
-use crate::image_run::{load_image_splits, transforms};
-use crate::image_task::ImageTask;
-use crate::run_config::{RunConfig, TaskKind};
-use crate::{EvalResult, Trainer, TrainingArgs};
+use crate::config::{RunConfig, TaskKind};
+use crate::image::model::transforms;
+use crate::image::task::ImageTask;
+use crate::image_data::load_image_splits;
 use anyhow::{bail, Context, Result};
 use ft_data::vision::{ImageDataset, ImageSource, Pixels, Transform, IMAGE_EXTENSIONS};
 use ft_data::{Loader, Sampler};
 use ft_models::vision::{VisionConfig, VisionModel};
 use ft_models::GroupModes;
 use ft_optim::loss::LossOptions;
+use ft_train::{EvalResult, Trainer, TrainingArgs};
 use rayon::prelude::*;
 use serde::Serialize;
 use std::collections::BTreeMap;
@@ -46,7 +47,7 @@ impl SavedImageRun {
     /// Opens an image-cls run directory. A run of another kind, or a directory that is no run,
     /// is refused in one line naming what it is.
     pub fn open(dir: &Path, device: tch::Device) -> Result<SavedImageRun> {
-        crate::saved_run::require_kind(dir, &[TaskKind::ImageCls], "an image-cls run")?;
+        crate::saved::require_kind(dir, &[TaskKind::ImageCls], "an image-cls run")?;
         let config = crate::run_files::read_run_config(dir)?;
         let vision_config = VisionConfig::from_dir(dir)?;
         let labels = vision_config.labels().unwrap_or_default();

@@ -2,10 +2,10 @@
 //! test scores, best checkpoint), `test_report.txt`, `run_config.json` (the resolved config, so
 //! `ft eval` / `ft predict` can rebuild the data pipeline) and `run.json` (provenance). Every one
 //! is written atomically, `metrics.json` last.
-use crate::run_config::RunConfig;
-use crate::trainer::TrainOutcome;
-use crate::EvalResult;
+use crate::config::RunConfig;
 use anyhow::{Context, Result};
+use ft_train::trainer::TrainOutcome;
+use ft_train::EvalResult;
 use serde_json::json;
 use std::path::Path;
 
@@ -69,7 +69,7 @@ pub(crate) fn write_outcome(
         "train_runtime": outcome.train_seconds,
         "train_samples_per_second": outcome.train_samples_per_second,
     });
-    crate::fault::point("final-save");
+    ft_train::fault::point("final-save");
     write_json(&out.join("metrics.json"), &metrics)
 }
 

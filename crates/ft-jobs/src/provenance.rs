@@ -1,7 +1,7 @@
 //! `run.json`: what produced a result — versions, device, seed and the sha256 of every data and
 //! weight file — so it can be traced and repeated. It is written when a run starts (so a resume
 //! can check that it continues with the same data and weights) and again when it ends.
-use crate::run_config::RunConfig;
+use crate::config::RunConfig;
 use anyhow::{bail, Context, Result};
 use serde_json::json;
 use std::collections::HashMap;
@@ -72,7 +72,7 @@ fn data_hashes(config: &RunConfig) -> Result<serde_json::Map<String, serde_json:
     .into_iter()
     .flatten()
     {
-        let path = crate::text_run::resolve_data_file(&config.data, file)?;
+        let path = crate::resolve::resolve_data_file(&config.data, file)?;
         data_files.extend(hashes_under(&path));
     }
     Ok(data_files)
@@ -91,13 +91,13 @@ pub fn write_run_json(out: &Path, config: &RunConfig, model_dir: &Path) -> Resul
         "weights": hashes_under(&model_dir.join("model.safetensors")),
         "data": data_files,
     });
-    crate::run_files::write_json(&out.join("run.json"), &run)
+    ft_train::checkpoint::write_json(&out.join("run.json"), &run)
 }
 
 /// The model directory a config starts from, when it names one (`scratch` does not).
 fn start_dir(config: &RunConfig) -> Option<PathBuf> {
     (config.model != "scratch")
-        .then(|| crate::text_run::resolve_dir(&config.model).ok())
+        .then(|| crate::resolve::resolve_dir(&config.model).ok())
         .flatten()
 }
 

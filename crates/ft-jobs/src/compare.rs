@@ -2,11 +2,12 @@
 //! model on the held-out target data, fine-tune it, evaluate again, and optionally train the
 //! same architecture from scratch on the same data for the same steps — so the table shows what
 //! the pretrained start bought.
-use crate::task::Task;
-use crate::trainer::{TrainOutcome, Trainer};
-use crate::{EvalResult, RunConfig, TrainingArgs};
+use crate::RunConfig;
 use anyhow::{Context, Result};
 use ft_data::Loader;
+use ft_train::task::Task;
+use ft_train::trainer::{TrainOutcome, Trainer};
+use ft_train::{EvalResult, TrainingArgs};
 use serde_json::json;
 use std::path::Path;
 use tch::nn::VarStore;

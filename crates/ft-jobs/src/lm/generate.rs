@@ -34,7 +34,7 @@ pub fn generate_text(
 fn check_generator_dir(dir: &std::path::Path) -> Result<()> {
     use crate::TaskKind;
     if dir.join("run_config.json").exists() {
-        crate::saved_run::require_kind(dir, &[TaskKind::CausalLm], "a causal-lm run")?;
+        crate::saved::require_kind(dir, &[TaskKind::CausalLm], "a causal-lm run")?;
         return Ok(());
     }
     let config = dir.join("config.json");
@@ -70,7 +70,7 @@ impl Generator {
     /// `model.safetensors`, `tokenizer.json`). A run of another kind, a model that is not GPT-2
     /// or a directory that is neither is refused in one line naming what it is.
     pub fn open(spec: &str, device: tch::Device) -> Result<Generator> {
-        let dir = crate::text_run::resolve_dir(spec)?;
+        let dir = crate::resolve::resolve_dir(spec)?;
         check_generator_dir(&dir)?;
         let config = ft_models::gpt2::Gpt2Config::from_dir(&dir)?;
         let tokenizer = Tokenizer::from_dir(&dir)?;

@@ -9,11 +9,11 @@
 //! dropout draws). With random transforms, `views` augmented views are computed up front and
 //! each epoch draws one per image, which is a weaker augmentation than a fresh crop per epoch;
 //! the run log says so.
-use crate::batch::TensorBatch;
 use anyhow::{bail, Context, Result};
 use ft_data::{BatchContext, BatchSource, HostBatch, HostTensor, Loader, Sampler};
 use ft_models::vision::VisionModel;
 use ft_models::GroupModes;
+use ft_train::batch::TensorBatch;
 use std::collections::BTreeMap;
 use std::sync::Arc;
 use tch::{Device, Kind};

@@ -1,12 +1,12 @@
 //! BERT-family text tasks: sequence classification, token classification (NER), regression.
-use crate::batch::{to_vec_f32, to_vec_i64, TensorBatch};
-use crate::evaluation::{Evaluation, Metrics};
-use crate::task::{LossSum, Task};
 use anyhow::{anyhow, bail, Result};
 use ft_data::HostBatch;
 use ft_models::bert::{BertForTask, BertTask};
 use ft_models::{GroupModes, LayerGroup};
 use ft_optim::loss::{cross_entropy_sum, LossOptions};
+use ft_train::batch::{to_vec_f32, to_vec_i64, TensorBatch};
+use ft_train::evaluation::{Evaluation, Metrics};
+use ft_train::task::{LossSum, Task};
 use std::path::Path;
 use tch::nn::VarStore;
 use tch::{Reduction, Tensor};
@@ -66,7 +66,7 @@ impl TextTask {
     pub fn metric_names_for(task: &BertTask) -> Vec<&'static str> {
         match task {
             BertTask::SequenceClassification { num_labels } => {
-                crate::task::classification_metric_names(*num_labels as usize)
+                ft_train::task::classification_metric_names(*num_labels as usize)
             }
             BertTask::TokenClassification { .. } => vec![
                 "loss",

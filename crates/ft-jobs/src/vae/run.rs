@@ -5,16 +5,16 @@
 //! the directory of an earlier VAE run. The test set is the held-out target data: its ELBO is
 //! reported before and after training (and, with `compare_with_scratch`, for the same
 //! architecture trained from scratch on the same data for the same steps).
-use crate::image_run::load_image_splits;
-use crate::run_config::{RunConfig, TaskKind};
-use crate::text_run::device;
-use crate::transfer::{fit_and_compare, write_results, Start};
-use crate::vae_task::{GridSettings, VaeTask};
-use crate::TrainOutcome;
+use crate::compare::{fit_and_compare, write_results, Start};
+use crate::config::{RunConfig, TaskKind};
+use crate::image_data::load_image_splits;
+use crate::resolve::device;
+use crate::vae::task::{GridSettings, VaeTask};
 use anyhow::{bail, Context, Result};
 use ft_data::vision::{ImageDataset, ImageSource, Transform};
 use ft_data::{BatchContext, BatchSource, Loader, Sampler};
 use ft_models::vae::{ConvVae, VaeConfig};
+use ft_train::TrainOutcome;
 use std::path::PathBuf;
 use std::sync::Arc;
 use tch::nn::VarStore;
@@ -86,7 +86,7 @@ fn first_images(source: &ImageSource, n: usize, device: tch::Device) -> Result<T
         seed: 0,
     };
     let batch = source.collate(&rows, ctx)?;
-    let t = crate::TensorBatch::from_host(&batch, device)?;
+    let t = ft_train::TensorBatch::from_host(&batch, device)?;
     Ok(t.require("pixel_values")?.shallow_clone())
 }
 
@@ -96,8 +96,8 @@ pub fn run_vae(config: &RunConfig) -> Result<VaeRunOutcome> {
     }
     config.validate().map_err(anyhow::Error::msg)?;
     let args = &config.training;
-    crate::task::check_metric_for_best_model(args, VaeTask::METRIC_NAMES)?;
-    let device = device(&args.device)?;
+    ft_train::task::check_metric_for_best_model(args, VaeTask::METRIC_NAMES)?;
+    let device = device(args.device)?;
     let (vae, weights) = start_config(config)?;
     let (train, validation, test) = load_image_splits(config)?;
     println!(
