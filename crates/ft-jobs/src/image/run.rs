@@ -14,7 +14,7 @@ use ft_data::{BatchSource, Loader, Sampler};
 use ft_models::vision::VisionModel;
 use ft_optim::loss::LossOptions;
 use ft_train::task::Task as _;
-use ft_train::trainer::{summarize, TrainOutcome, Trainer};
+use ft_train::trainer::{TrainOutcome, Trainer};
 use ft_train::EvalResult;
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -222,9 +222,6 @@ pub fn run_image(config: &RunConfig) -> Result<ImageRunOutcome> {
         .as_ref()
         .map(|l| trainer.evaluate(l))
         .transpose()?;
-    if let Some(r) = &test_result {
-        println!("test: {}", summarize(r));
-    }
     let mut skipped = train_images.skipped();
     for s in [&validation_images, &test_images].into_iter().flatten() {
         skipped.extend(s.skipped());

@@ -11,7 +11,7 @@ use ft_data::{Example, LabelMap, Loader, Sampler};
 use ft_models::bert::{BertConfig, BertForTask, BertTask};
 use ft_optim::loss::{balanced_class_weights, LossOptions};
 use ft_train::task::Task as _;
-use ft_train::trainer::{summarize, TrainOutcome, Trainer};
+use ft_train::trainer::{TrainOutcome, Trainer};
 use ft_train::EvalResult;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -217,9 +217,6 @@ pub fn run_text(config: &RunConfig) -> Result<TextRunOutcome> {
         .as_ref()
         .map(|l| trainer.evaluate(l))
         .transpose()?;
-    if let Some(r) = &test_result {
-        println!("test: {}", summarize(r));
-    }
     let labels = (!label_names.is_empty()).then_some(label_names.as_slice());
     write_run_files(
         &resolved,
