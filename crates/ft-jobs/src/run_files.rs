@@ -4,6 +4,7 @@
 //! is written atomically, `metrics.json` last.
 use crate::config::RunConfig;
 use anyhow::{Context, Result};
+use ft_train::checkpoint::write_json;
 use ft_train::trainer::TrainOutcome;
 use ft_train::EvalResult;
 use serde_json::json;
@@ -24,13 +25,6 @@ pub(crate) fn read_run_config(dir: &Path) -> Result<RunConfig> {
 /// Whether `dir` holds a run of this task (its `run_config.json` says so).
 pub(crate) fn is_run_of(dir: &Path, task: crate::TaskKind) -> bool {
     read_run_config(dir).is_ok_and(|c| c.task == task)
-}
-
-/// Writes `value` as pretty JSON to `path`, atomically (temporary file, fsync, rename).
-pub(crate) fn write_json<T: serde::Serialize + ?Sized>(path: &Path, value: &T) -> Result<()> {
-    let text = serde_json::to_string_pretty(value)?;
-    ft_models::st::write_file_atomic(path, text.as_bytes())?;
-    Ok(())
 }
 
 /// Also draws `report.png` (curves, and the test confusion matrix when `labels` names the

@@ -104,18 +104,7 @@ impl std::fmt::Display for DeviceSpec {
     }
 }
 
-impl Serialize for DeviceSpec {
-    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        s.collect_str(self)
-    }
-}
-
-impl<'de> Deserialize<'de> for DeviceSpec {
-    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let text = String::deserialize(d)?;
-        text.parse().map_err(serde::de::Error::custom)
-    }
-}
+crate::serde_as_string!(DeviceSpec);
 
 fn default_output_dir() -> PathBuf {
     PathBuf::from("runs/ft")

@@ -261,6 +261,19 @@ pub fn check_same_args(dir: &Path, args: &crate::TrainingArgs) -> Result<()> {
     };
     let saved: serde_json::Value =
         serde_json::from_str(&text).with_context(|| format!("parsing {}", path.display()))?;
+    // Each saved value read back through TrainingArgs where it still parses, so an alias the
+    // old run was given (`adamw_torch`, `linear_probe`) compares as the name it stands for.
+    // Only the keys the file has are compared as saved; a missing one stays missing.
+    let saved = match serde_json::from_value::<crate::TrainingArgs>(saved.clone())
+        .ok()
+        .and_then(|a| serde_json::to_value(a).ok())
+    {
+        Some(serde_json::Value::Object(mut read)) => {
+            read.retain(|k, _| saved.get(k).is_some());
+            serde_json::Value::Object(read)
+        }
+        _ => saved,
+    };
     let now = serde_json::to_value(args)?;
     let (Some(saved), Some(now)) = (saved.as_object(), now.as_object()) else {
         bail!("{} does not hold an object", path.display());
@@ -306,6 +319,20 @@ pub fn write_json<T: serde::Serialize + ?Sized>(path: &Path, value: &T) -> Resul
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_resume_compares_aliases_as_the_names_they_stand_for() {
+        let tmp = tempfile::tempdir().unwrap();
+        let args = crate::TrainingArgs::default();
+        let mut saved = serde_json::to_value(&args).unwrap();
+        saved["optim"] = "adamw_torch".into();
+        std::fs::write(tmp.path().join("training_args.json"), saved.to_string()).unwrap();
+        check_same_args(tmp.path(), &args).unwrap();
+        saved["optim"] = "sgd".into();
+        std::fs::write(tmp.path().join("training_args.json"), saved.to_string()).unwrap();
+        let e = check_same_args(tmp.path(), &args).unwrap_err().to_string();
+        assert!(e.contains("optim was \"sgd\" and is now \"adamw\""), "{e}");
+    }
 
     /// A checkpoint with every file a resume reads (empty tensor files).
     fn fake(dir: &Path, step: usize) {

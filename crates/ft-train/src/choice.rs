@@ -56,15 +56,24 @@ macro_rules! choice {
             }
         }
 
+        $crate::serde_as_string!($name);
+    };
+}
+
+/// Serde for a type that is written as a string: `Display` out, `FromStr` in (its error
+/// message becomes the deserialisation error).
+#[macro_export]
+macro_rules! serde_as_string {
+    ($name:ty) => {
         impl serde::Serialize for $name {
             fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-                s.serialize_str(self.as_str())
+                s.collect_str(self)
             }
         }
 
         impl<'de> serde::Deserialize<'de> for $name {
             fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-                let text = <std::borrow::Cow<'de, str>>::deserialize(d)?;
+                let text = <String as serde::Deserialize>::deserialize(d)?;
                 text.parse().map_err(serde::de::Error::custom)
             }
         }
