@@ -23,6 +23,7 @@ pub mod keyed;
 pub mod log;
 pub mod optim_setup;
 pub mod progress;
+pub mod reporter;
 pub mod run_dir;
 pub mod task;
 pub mod trainer;
@@ -32,5 +33,6 @@ pub use args::{
 };
 pub use batch::TensorBatch;
 pub use evaluation::{EvalResult, Evaluation};
+pub use reporter::Reporter;
 pub use task::{LossSum, Task};
 pub use trainer::{summarize, TrainOutcome, Trainer};
