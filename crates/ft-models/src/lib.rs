@@ -21,9 +21,11 @@ mod error;
 pub mod gpt2;
 mod groups;
 pub mod loading;
+pub mod pretrained;
 pub mod st;
 pub mod vae;
 pub mod vision;
 
 pub use error::ModelError;
 pub use groups::{GroupModes, LayerGroup};
+pub use pretrained::Pretrained;
