@@ -1,10 +1,10 @@
 //! The cached-feature linear probe against the uncached loop: with a frozen backbone and
 //! deterministic transforms, training the head on stored features must give the same head as
 //! running the backbone every epoch (tolerance 1e-5), in less time.
-use ft_jobs::image::run::run_image;
 use ft_jobs::RunConfig;
 use ft_models::vision::{ResNetConfig, VisionModel};
 use ft_tests::python_run;
+use ft_train::reporter::silent;
 use serde_json::json;
 use std::path::Path;
 use std::time::Instant;
@@ -73,12 +73,13 @@ fn cached_features_train_the_same_head_as_the_uncached_loop() {
 
     let (cached, uncached) = (tmp.path().join("cached"), tmp.path().join("uncached"));
     let t = Instant::now();
-    let a = run_image(&config(&images, &model_dir, &cached, true)).unwrap();
+    let a = ft_jobs::run(&config(&images, &model_dir, &cached, true), silent()).unwrap();
     let t_cached = t.elapsed().as_secs_f64();
     let t = Instant::now();
-    let b = run_image(&config(&images, &model_dir, &uncached, false)).unwrap();
+    let b = ft_jobs::run(&config(&images, &model_dir, &uncached, false), silent()).unwrap();
     let t_uncached = t.elapsed().as_secs_f64();
-    assert!(a.feature_cache_seconds.is_some() && b.feature_cache_seconds.is_none());
+    let cache_seconds = |o: &ft_jobs::JobOutcome| o.extras["feature_cache_seconds"].as_f64();
+    assert!(cache_seconds(&a).is_some() && cache_seconds(&b).is_none());
 
     let (ha, hb) = (head(&cached), head(&uncached));
     assert_eq!(ha.len(), 2, "fc.weight and fc.bias");
@@ -92,7 +93,7 @@ fn cached_features_train_the_same_head_as_the_uncached_loop() {
     let w = &ha.iter().find(|(n, _)| n == "fc.weight").unwrap().1;
     assert!((w - w0).abs().max().double_value(&[]) > 1e-3);
     // Same validation scores every epoch.
-    let acc = |o: &ft_jobs::image::run::ImageRunOutcome| -> Vec<f64> {
+    let acc = |o: &ft_jobs::JobOutcome| -> Vec<f64> {
         o.train
             .evaluations
             .iter()

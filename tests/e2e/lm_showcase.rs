@@ -114,6 +114,8 @@ fn train_and_eval(
         trainer.fit(phase.train, None).unwrap();
     }
     let ppl = trainer.evaluate(heldout).unwrap().metrics["perplexity"];
+    // The trainer borrows the model (its callbacks may too) until it is dropped.
+    drop(trainer);
     println!(
         "  {} steps in {:.1}s → held-out fresh perplexity {ppl:.2}",
         phase.steps,

@@ -3,6 +3,7 @@
 //! the errors for image sizes the config does not support.
 use ft_data::idx::{read_idx_images, read_idx_labels, FASHION_MNIST_CLASSES};
 use ft_data::{BatchContext, BatchSource, HostBatch, HostTensor, Loader, Sampler};
+use ft_jobs::vae::hooks::VaeHooks;
 use ft_jobs::vae::task::{held_out_elbo, GridSettings};
 use ft_jobs::vae::VaeTask;
 use ft_models::vae::{ConvVae, Likelihood, Noise, VaeConfig};
@@ -270,7 +271,7 @@ fn the_task_loss_is_the_per_image_negative_elbo_with_beta_and_kl_warm_up() {
     let modes = GroupModes::all(task.layer_groups().len(), true);
     // Step 1 of a 4-step warm-up: weight β · 2/4 = 0.25; from step 3 on, β = 0.5.
     for (step, weight) in [(1usize, 0.25f64), (3, 0.5), (10, 0.5)] {
-        task.on_step(step);
+        task.set_step(step);
         let loss = task.loss(&batch, &modes).unwrap();
         let (recon, kl) = task.last_terms().unwrap();
         assert_eq!(loss.count, 5.0);
@@ -406,6 +407,8 @@ fn a_tiny_vae_overfits_64_fashion_mnist_images() {
     // The last record averages steps 41-60, all past the warm-up.
     a.logging_steps = 20;
     let mut trainer = Trainer::new(a, &task, &vs).unwrap();
+    // The KL warm-up, the log's loss terms and the per-epoch grids are the VAE's callback.
+    trainer.add_callback(Box::new(VaeHooks::new(&task)));
     let eval = loader(&images, Sampler::Sequential, 64);
     let before = trainer.evaluate(&eval).unwrap().metrics;
     let started = std::time::Instant::now();

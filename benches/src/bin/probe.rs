@@ -57,10 +57,10 @@ fn main() -> Result<()> {
         }
     }))?;
     let _ = std::fs::remove_dir_all(out);
-    let outcome = ft_jobs::image::run::run_image(&config)?;
+    let outcome = ft_jobs::run(&config, ft_train::reporter::silent())?;
     ft_bench::emit(
         outcome.train.train_seconds,
-        json!({ "feature_cache_s": outcome.feature_cache_seconds, "cache": cache }),
+        json!({ "feature_cache_s": outcome.extras["feature_cache_seconds"], "cache": cache }),
     );
     Ok(())
 }

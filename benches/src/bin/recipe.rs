@@ -20,7 +20,7 @@ fn main() -> Result<()> {
     }
     let _ = std::fs::remove_dir_all(out);
     let t = Instant::now();
-    let outcome = ft_jobs::run_text(&config)?;
+    let outcome = ft_jobs::run(&config, ft_train::reporter::silent())?;
     let accuracy = outcome
         .test
         .as_ref()

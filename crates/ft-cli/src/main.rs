@@ -1,20 +1,23 @@
 //! `ft`: fine-tune pretrained models from the command line. Wiring only: parsing, merging a
-//! recipe / config file with flags, and calling ft-train.
+//! recipe / config file with flags, and calling ft-jobs' driver and saved runs.
 mod flags;
 mod recipes;
 
-use anyhow::{bail, Context, Result};
+use anyhow::{Context, Result};
 use clap::{Parser, Subcommand};
 use flags::TrainCmd;
-use ft_jobs::image::saved::SavedImageRun;
-use ft_jobs::{RunConfig, SavedRun, TaskKind};
+use ft_jobs::saved::{Evaluated, InputKind, PredictInputs};
+use ft_jobs::RunConfig;
+use ft_models::gpt2::GenerateOptions;
 use ft_train::interrupt::Interrupted;
+use ft_train::reporter::Stdout;
 use ft_train::run_dir::RunDir;
 use ft_train::DeviceSpec;
 use serde_json::Value;
 use std::io::{BufRead, Write};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
+use std::sync::Arc;
 
 #[derive(Parser)]
 #[command(
@@ -138,64 +141,8 @@ fn train(cmd: &TrainCmd) -> Result<()> {
 }
 
 fn run_job(config: &RunConfig) -> Result<()> {
-    match config.task {
-        TaskKind::ImageCls => {
-            let outcome = ft_jobs::image::run::run_image(config)?;
-            report_outcome(
-                config,
-                &outcome.train,
-                outcome.test.as_ref(),
-                &outcome.output_dir,
-            )
-        }
-        TaskKind::Vae => {
-            let outcome = ft_jobs::vae::run::run_vae(config)?;
-            report_outcome(config, &outcome.train, None, &outcome.output_dir)
-        }
-        TaskKind::CausalLm => {
-            let outcome = ft_jobs::lm::run::run_lm(config)?;
-            report_outcome(config, &outcome.train, None, &outcome.output_dir)
-        }
-        TaskKind::SeqCls | TaskKind::TokenCls | TaskKind::Regression => {
-            let outcome = ft_jobs::run_text(config)?;
-            report_outcome(
-                config,
-                &outcome.train,
-                outcome.test.as_ref(),
-                &outcome.output_dir,
-            )
-        }
-    }
-}
-
-/// The kind of the run in `dir`, refused in one line when `verb` does not apply to it.
-fn run_kind_for(dir: &Path, verb: &str, supported: &[TaskKind]) -> Result<TaskKind> {
-    let kind = ft_jobs::saved::run_kind(dir)?;
-    if !supported.contains(&kind) {
-        let names: Vec<&str> = supported.iter().map(|k| k.name()).collect();
-        bail!(
-            "{} is a `{}` run: `ft {verb}` supports {} runs",
-            dir.display(),
-            kind.name(),
-            names.join(", ")
-        );
-    }
-    Ok(kind)
-}
-
-const CLASSIFIERS: [TaskKind; 4] = [
-    TaskKind::SeqCls,
-    TaskKind::TokenCls,
-    TaskKind::Regression,
-    TaskKind::ImageCls,
-];
-
-fn report_outcome(
-    config: &RunConfig,
-    train: &ft_train::TrainOutcome,
-    test: Option<&ft_train::EvalResult>,
-    output_dir: &Path,
-) -> Result<()> {
+    let outcome = ft_jobs::run(config, Arc::new(Stdout))?;
+    let train = &outcome.train;
     println!(
         "\nrun finished in {:.0} s ({} steps)",
         train.train_seconds, train.global_step
@@ -206,23 +153,20 @@ fn report_outcome(
     if let Some(best) = train.best_metric {
         println!("  best {} = {best:.4}", config.training.best_metric());
     }
-    if let Some(test) = test {
-        println!("test: {}", ft_train::summarize(test));
+    // Jobs with a comparison showed their test numbers in its table.
+    match &outcome.test {
+        Some(test) if outcome.comparison.is_empty() => {
+            println!("test: {}", ft_train::summarize(test))
+        }
+        _ => {}
     }
-    println!("outputs: {}", output_dir.display());
+    println!("outputs: {}", outcome.output_dir.display());
     Ok(())
 }
 
 fn eval(model: &Path, data_file: Option<&Path>, device: DeviceSpec) -> Result<()> {
-    let kind = run_kind_for(model, "eval", &CLASSIFIERS)?;
-    let device = ft_jobs::resolve::device(device)?;
-    let (result, labels) = if kind == TaskKind::ImageCls {
-        let run = SavedImageRun::open(model, device)?;
-        (run.evaluate(data_file)?, run.labels)
-    } else {
-        let run = SavedRun::open(model, device)?;
-        (run.evaluate(data_file)?, run.labels)
-    };
+    let run = ft_jobs::open(model, ft_jobs::resolve::device(device)?)?;
+    let Evaluated { result, labels } = run.evaluate(data_file)?;
     println!("{}", result.report);
     if let Some(cm) = &result.confusion {
         let png = model.join("eval_confusion_matrix.png");
@@ -251,40 +195,26 @@ fn predict(
     images: &[PathBuf],
     device: DeviceSpec,
 ) -> Result<()> {
-    let kind = run_kind_for(model, "predict", &CLASSIFIERS)?;
-    let device = ft_jobs::resolve::device(device)?;
-    if kind == TaskKind::ImageCls {
-        if images.is_empty() {
-            bail!(
-                "{} is an image model: give image files or folders to predict",
-                model.display()
-            );
+    let run = ft_jobs::open(model, ft_jobs::resolve::device(device)?)?;
+    // Texts are read only for a run that takes them (stdin would otherwise block).
+    let predictions = match run.predict_inputs() {
+        Some(InputKind::Texts) if images.is_empty() => {
+            let lines: Vec<String> = match input {
+                Some(path) => std::fs::read_to_string(path)
+                    .with_context(|| format!("reading {}", path.display()))?
+                    .lines()
+                    .map(str::to_string)
+                    .collect(),
+                None => std::io::stdin().lock().lines().collect::<Result<_, _>>()?,
+            };
+            let texts: Vec<String> = lines.into_iter().filter(|l| !l.trim().is_empty()).collect();
+            run.predict(PredictInputs::Texts(&texts))?
         }
-        let run = SavedImageRun::open(model, device)?;
-        let mut out = std::io::stdout().lock();
-        for p in run.predict(images)? {
-            writeln!(out, "{}", serde_json::to_string(&p)?)?;
-        }
-        return Ok(());
-    }
-    if !images.is_empty() {
-        bail!(
-            "{} is a text model: give texts on stdin or with --input",
-            model.display()
-        );
-    }
-    let run = SavedRun::open(model, device)?;
-    let lines: Vec<String> = match input {
-        Some(path) => std::fs::read_to_string(path)
-            .with_context(|| format!("reading {}", path.display()))?
-            .lines()
-            .map(str::to_string)
-            .collect(),
-        None => std::io::stdin().lock().lines().collect::<Result<_, _>>()?,
+        Some(InputKind::Images) if images.is_empty() => run.predict(PredictInputs::Texts(&[]))?,
+        _ => run.predict(PredictInputs::Images(images))?,
     };
-    let texts: Vec<String> = lines.into_iter().filter(|l| !l.trim().is_empty()).collect();
     let mut out = std::io::stdout().lock();
-    for p in run.predict(&texts)? {
+    for p in predictions {
         writeln!(out, "{}", serde_json::to_string(&p)?)?;
     }
     Ok(())
@@ -292,12 +222,12 @@ fn predict(
 
 fn generate(cmd: &GenerateCmd) -> Result<()> {
     let device = ft_jobs::resolve::device(cmd.device)?;
-    let generator = ft_jobs::lm::Generator::open(&cmd.model, device)?;
+    let generator = ft_jobs::saved::open_for_generation(&cmd.model, device)?;
     for i in 0..cmd.num_return_sequences {
         let mut options = if cmd.greedy {
-            ft_models::gpt2::GenerateOptions::greedy(cmd.max_new_tokens)
+            GenerateOptions::greedy(cmd.max_new_tokens)
         } else {
-            ft_models::gpt2::GenerateOptions::sampling(cmd.max_new_tokens, cmd.seed + i)
+            GenerateOptions::sampling(cmd.max_new_tokens, cmd.seed + i)
         };
         options.temperature = cmd.temperature;
         options.top_k = (cmd.top_k > 0).then_some(cmd.top_k);

@@ -6,7 +6,7 @@ use anyhow::{bail, Context, Result};
 use ft_data::vision::ImageDataset;
 use std::path::{Path, PathBuf};
 
-fn read_dataset(
+pub(crate) fn read_dataset(
     data: &DataConfig,
     file: &Path,
     labels_file: Option<&PathBuf>,

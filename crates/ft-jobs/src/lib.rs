@@ -3,16 +3,18 @@
 //! Each kind is a folder — [`text`] (sequence classification, token classification,
 //! regression on BERT-family encoders), [`image`] (ResNet / EfficientNet classification, with
 //! the feature cache), [`vae`] (the convolutional VAE) and [`lm`] (GPT-2 causal LM) — holding its
-//! job (data → loaders, model and [`ft_train::Task`], fit, test, run directory), its task and how
-//! a saved run of that kind is reopened. What every kind shares sits at the top: the run
-//! config ([`config`]), input resolution ([`resolve`]), the run directory's files
-//! ([`run_files`], [`provenance`], [`report`]), the before / after / from-scratch comparison
-//! ([`compare`]), image datasets ([`image_data`], read by the image and VAE jobs) and the kind
-//! of a saved run ([`saved`]). No folder imports another.
-pub mod compare;
+//! [`Job`] (data → loaders, model and [`ft_train::Task`]), its task and its [`SavedJob`] (a
+//! finished run reopened for `eval`, `predict`, `generate`). One [`driver`] runs every job:
+//! device, seeding, the load report, fit, test, the before / after / from-scratch comparison
+//! and the run directory; one [`open`] reopens a run of any kind. What every kind shares sits
+//! at the top: the run config ([`config`]), input resolution ([`resolve`]), the run directory's
+//! files ([`run_files`], [`provenance`], [`report`]) and image datasets ([`image_data`], read
+//! by the image and VAE jobs). No folder imports another.
 pub mod config;
+pub mod driver;
 pub mod image;
 pub mod image_data;
+pub mod job;
 pub mod lm;
 pub mod provenance;
 pub mod report;
@@ -23,8 +25,9 @@ pub mod text;
 pub mod vae;
 
 pub use config::{DataConfig, RunConfig, TaskKind};
-pub use text::run::{run_text, TextRunOutcome};
-pub use text::saved::{Prediction, SavedRun};
+pub use driver::run;
+pub use job::{Job, JobOutcome};
+pub use saved::{open, SavedJob};
 
 #[cfg(test)]
 mod layout {

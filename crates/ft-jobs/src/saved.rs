@@ -1,8 +1,116 @@
-//! The kind of a saved run, read before anything kind-specific is: each kind's opener checks it
-//! first, so a run of another kind is refused in one line naming what it is.
+//! A finished run reopened: [`open`] reads the run's kind before anything kind-specific and
+//! returns that kind's [`SavedJob`], whose `evaluate`, `predict` and `generate` either work or
+//! say in one line that a run of this kind does not support the verb.
 use crate::TaskKind;
-use anyhow::{bail, Context, Result};
-use std::path::Path;
+use anyhow::{anyhow, bail, Context, Result};
+use ft_models::gpt2::GenerateOptions;
+use ft_train::EvalResult;
+use std::path::{Path, PathBuf};
+
+/// What `ft predict` reads for a run: texts (one per line) or image files and folders.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum InputKind {
+    Texts,
+    Images,
+}
+
+/// The inputs of one `predict` call.
+pub enum PredictInputs<'a> {
+    Texts(&'a [String]),
+    Images(&'a [PathBuf]),
+}
+
+/// One prediction of a saved run, as `ft predict` prints it (one JSON object per input).
+#[derive(Debug, Clone, serde::Serialize)]
+#[serde(untagged)]
+pub enum Prediction {
+    Text(crate::text::saved::Prediction),
+    Image(crate::image::saved::ImagePrediction),
+}
+
+/// An evaluation of a saved run, with the class names its confusion matrix is in.
+pub struct Evaluated {
+    pub result: EvalResult,
+    pub labels: Vec<String>,
+}
+
+/// A verb of a saved run.
+#[derive(Debug, Clone, Copy)]
+pub enum Verb {
+    Eval,
+    Predict,
+    Generate,
+}
+
+/// A finished run of some kind, opened with its model. Each kind implements the verbs it
+/// supports; the others keep the default, a one-line refusal naming the run's kind.
+pub trait SavedJob {
+    /// The run directory (or the model directory of a fetched model).
+    fn dir(&self) -> &Path;
+    fn kind(&self) -> TaskKind;
+
+    /// Evaluates on `data` (a file or folder read with the run's data options) or on the run's
+    /// own test split.
+    fn evaluate(&self, _data: Option<&Path>) -> Result<Evaluated> {
+        Err(self.unsupported(Verb::Eval))
+    }
+
+    /// What [`SavedJob::predict`] takes, or `None` when this kind has no predictions.
+    fn predict_inputs(&self) -> Option<InputKind> {
+        None
+    }
+
+    /// One prediction per input.
+    fn predict(&self, _inputs: PredictInputs) -> Result<Vec<Prediction>> {
+        Err(self.unsupported(Verb::Predict))
+    }
+
+    /// The continuation of `prompt` (without the prompt).
+    fn generate(&self, _prompt: &str, _options: &GenerateOptions) -> Result<String> {
+        Err(self.unsupported(Verb::Generate))
+    }
+
+    /// "runs/v1 is a `vae` run: `ft predict` …", the one line every unsupported verb gives.
+    fn unsupported(&self, verb: Verb) -> anyhow::Error {
+        let (name, needs) = match verb {
+            Verb::Eval => ("eval", "a classification, regression, vae or causal-lm run"),
+            Verb::Predict => (
+                "predict",
+                "a classification or regression run (seq-cls, token-cls, regression, image-cls)",
+            ),
+            Verb::Generate => ("generate", "a causal-lm run or a GPT-2 model"),
+        };
+        anyhow!(
+            "{} is a `{}` run: `ft {name}` needs {needs}",
+            self.dir().display(),
+            self.kind()
+        )
+    }
+}
+
+/// Opens the run in `dir`, whatever its kind.
+pub fn open(dir: &Path, device: tch::Device) -> Result<Box<dyn SavedJob>> {
+    Ok(match run_kind(dir)? {
+        TaskKind::SeqCls | TaskKind::TokenCls | TaskKind::Regression => {
+            Box::new(crate::text::saved::SavedRun::open(dir, device)?)
+        }
+        TaskKind::ImageCls => Box::new(crate::image::saved::SavedImageRun::open(dir, device)?),
+        TaskKind::Vae => Box::new(crate::vae::saved::SavedVae::open(dir, device)?),
+        TaskKind::CausalLm => Box::new(crate::lm::generate::Generator::open_dir(dir, device)?),
+    })
+}
+
+/// What `ft generate` opens: a run directory of any kind (so another kind is refused naming
+/// it), or a fetched GPT-2 named by its cache name or directory.
+pub fn open_for_generation(spec: &str, device: tch::Device) -> Result<Box<dyn SavedJob>> {
+    let dir = crate::resolve::resolve_dir(spec)?;
+    if dir.join("run_config.json").exists() {
+        return open(&dir, device);
+    }
+    Ok(Box::new(crate::lm::generate::Generator::open(
+        spec, device,
+    )?))
+}
 
 /// The task of the run in `dir`, from the `task` key of its `run_config.json` alone (so a run of
 /// any kind answers, before anything kind-specific is parsed). A directory without that file is

@@ -18,7 +18,6 @@ pub struct TrainerState {
     pub batches_done_in_epoch: usize,
     pub best_metric: Option<f64>,
     pub best_step: Option<usize>,
-    pub evals_without_improvement: usize,
     /// Every logged record so far (training and eval), as in `train_log.jsonl`.
     pub log_history: Vec<serde_json::Value>,
     /// The training losses of the steps since the last log record (their mean is the next
@@ -27,11 +26,19 @@ pub struct TrainerState {
     pub unlogged_loss_sum: f64,
     #[serde(default)]
     pub unlogged_steps: usize,
+    /// Where the second training loader stands: its epoch and the batches of it drawn.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub second_loader: Option<(usize, usize)>,
+    /// Each callback's JSON state, by callback name (its tensors are in [`CALLBACKS_FILE`]).
+    #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+    pub callbacks: std::collections::BTreeMap<String, serde_json::Value>,
 }
 
 pub const OPTIMIZER_FILE: &str = "optimizer.safetensors";
 pub const STATE_FILE: &str = "trainer_state.json";
 pub const MODEL_FILE: &str = "model.safetensors";
+/// Callbacks' parameters and tensor state, as `<callback>.<name>`; absent when they have none.
+pub const CALLBACKS_FILE: &str = "callbacks.safetensors";
 
 pub fn checkpoint_dir(output_dir: &Path, step: usize) -> PathBuf {
     output_dir.join(format!("checkpoint-{step}"))
@@ -71,6 +78,10 @@ pub fn check_complete(dir: &Path) -> Result<()> {
             bail!("{} is missing", path.display());
         }
         ft_models::st::check_file(&path)?;
+    }
+    let callbacks = dir.join(CALLBACKS_FILE);
+    if callbacks.is_file() {
+        ft_models::st::check_file(&callbacks)?;
     }
     Ok(())
 }

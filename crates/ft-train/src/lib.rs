@@ -5,7 +5,8 @@
 //! freezing per epoch, gradient accumulation normalised by the whole accumulated batch,
 //! clipping, LR schedule, evaluation and checkpoints by strategy, early stopping, best-model
 //! restore and exact resume (checkpoints hold weights, optimizer state, the sampler position,
-//! and per-step randomness is derived from `(seed, step)`).
+//! callbacks' state, and per-step randomness is derived from `(seed, step)`). Everything beyond
+//! the loop itself plugs in as a [`Callback`].
 //!
 //! Output directory: `training_args.json`, `train_log.jsonl`, `checkpoint-<step>/`
 //! (`model.safetensors`, `config.json`, `optimizer.safetensors`, `trainer_state.json`), and the
@@ -13,6 +14,7 @@
 pub mod amp;
 pub mod args;
 pub mod batch;
+pub mod callback;
 pub mod checkpoint;
 pub mod choice;
 pub mod early_stopping;
@@ -20,6 +22,7 @@ pub mod evaluation;
 pub mod fault;
 pub mod interrupt;
 pub mod keyed;
+pub mod l2sp;
 pub mod log;
 pub mod optim_setup;
 pub mod progress;
@@ -32,6 +35,9 @@ pub use args::{
     DeviceSpec, FreezeStrategyKind, IntervalStrategy, LrSchedulerType, Optim, TrainingArgs,
 };
 pub use batch::TensorBatch;
+pub use callback::{
+    Callback, CallbackState, Context as CallbackContext, Control, Level, MicroBatch, StepInfo,
+};
 pub use evaluation::{EvalResult, Evaluation};
 pub use reporter::Reporter;
 pub use task::{LossSum, Task};

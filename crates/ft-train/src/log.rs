@@ -1,40 +1,57 @@
-//! `train_log.jsonl`: one JSON object per logging step and per evaluation, appended and flushed
-//! as it happens so a crashed run keeps its history.
-use anyhow::{Context, Result};
+//! `train_log.jsonl` as a callback: one JSON object per logging step and per evaluation,
+//! appended and flushed as it happens so a crashed run keeps its history. A resumed run first
+//! rewrites the file as the checkpoint's history, so records a killed run wrote after its last
+//! checkpoint are not kept twice.
+use crate::callback::{Callback, Context};
+use anyhow::{Context as _, Result};
 use std::io::Write;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
+#[derive(Default)]
 pub struct JsonLog {
-    path: PathBuf,
-    file: std::fs::File,
+    open: Option<(PathBuf, std::fs::File)>,
 }
 
 impl JsonLog {
-    /// Opens the log; `truncate` for a fresh run, append when resuming.
-    pub fn open(output_dir: &Path, truncate: bool) -> Result<JsonLog> {
-        let path = output_dir.join("train_log.jsonl");
+    pub fn new() -> JsonLog {
+        JsonLog::default()
+    }
+}
+
+impl Callback for JsonLog {
+    fn name(&self) -> &str {
+        "json_log"
+    }
+
+    fn on_train_begin(&mut self, ctx: &Context) -> Result<()> {
+        let path = ctx.output_dir.join("train_log.jsonl");
+        if ctx.resumed {
+            let text: String = ctx
+                .state
+                .log_history
+                .iter()
+                .map(|r| format!("{r}\n"))
+                .collect();
+            ft_models::st::write_file_atomic(&path, text.as_bytes())
+                .with_context(|| format!("restoring {}", path.display()))?;
+        }
         let file = std::fs::OpenOptions::new()
             .create(true)
-            .append(!truncate)
+            .append(ctx.resumed)
             .write(true)
-            .truncate(truncate)
+            .truncate(!ctx.resumed)
             .open(&path)
             .with_context(|| format!("opening {}", path.display()))?;
-        Ok(JsonLog { path, file })
+        self.open = Some((path, file));
+        Ok(())
     }
 
-    /// Rewrites the log as `history` (a checkpoint's records, atomically), then appends to it.
-    pub fn restore(output_dir: &Path, history: &[serde_json::Value]) -> Result<JsonLog> {
-        let path = output_dir.join("train_log.jsonl");
-        let text: String = history.iter().map(|r| format!("{r}\n")).collect();
-        ft_models::st::write_file_atomic(&path, text.as_bytes())
-            .with_context(|| format!("restoring {}", path.display()))?;
-        JsonLog::open(output_dir, false)
-    }
-
-    pub fn write(&mut self, record: &serde_json::Value) -> Result<()> {
-        writeln!(self.file, "{record}")
-            .and_then(|_| self.file.flush())
-            .with_context(|| format!("writing {}", self.path.display()))
+    fn on_log(&mut self, _: &Context, record: &mut serde_json::Value) -> Result<()> {
+        if let Some((path, file)) = &mut self.open {
+            writeln!(file, "{record}")
+                .and_then(|_| file.flush())
+                .with_context(|| format!("writing {}", path.display()))?;
+        }
+        Ok(())
     }
 }

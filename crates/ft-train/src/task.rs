@@ -16,6 +16,24 @@ use tch::Tensor;
 pub struct LossSum {
     pub sum: Tensor,
     pub count: f64,
+    /// The model's pooled features of the batch, where the task gives them (see
+    /// [`Task::features`]), for callbacks that add a loss term on them.
+    pub features: Option<Tensor>,
+}
+
+impl LossSum {
+    pub fn new(sum: Tensor, count: f64) -> LossSum {
+        LossSum {
+            sum,
+            count,
+            features: None,
+        }
+    }
+
+    pub fn with_features(mut self, features: Tensor) -> LossSum {
+        self.features = Some(features);
+        self
+    }
 }
 
 pub trait Task {
@@ -40,22 +58,12 @@ pub trait Task {
     /// Writes the model in its upstream layout (e.g. HF `config.json` + `model.safetensors`).
     fn save(&self, vs: &VarStore, dir: &Path) -> Result<()>;
 
-    /// Called by the loop before each optimizer step with its 0-based global step, so a task
-    /// whose loss depends on the step (the VAE's KL warm-up) can read it in [`Task::loss`].
-    /// Most tasks ignore it.
-    fn on_step(&self, _step: usize) {}
-
-    /// Extra scalars for the training log record (e.g. the VAE's reconstruction and KL terms),
-    /// averaged by the task over the steps since the previous record, which this call starts
-    /// anew. Most tasks have none.
-    fn take_log_values(&self) -> Vec<(String, f64)> {
-        Vec::new()
-    }
-
-    /// Called by the loop after each completed epoch (0-based) with the output directory, for
-    /// per-epoch artefacts such as the VAE's sample grids. Most tasks do nothing.
-    fn on_epoch_end(&self, _epoch: usize, _output_dir: &Path) -> Result<()> {
-        Ok(())
+    /// The model's pooled features of a batch (the `[CLS]` representation, the pooled image
+    /// features) from a forward pass in `modes`, connected to the graph: what callbacks such as
+    /// domain-adversarial training use on batches other than the one [`Task::loss`] saw
+    /// (there, [`LossSum::features`] carries them). Tasks without such features keep the default.
+    fn features(&self, _batch: &TensorBatch, _modes: &GroupModes) -> Result<Tensor> {
+        bail!("this task gives no pooled features")
     }
 }
 

@@ -1,23 +1,29 @@
-//! The training loop. It calls small pieces at fixed points — freezing at each epoch start,
-//! logging every `logging_steps`, evaluation and checkpointing by strategy, early stopping after
-//! each evaluation — and knows nothing model-specific (that is the [`Task`]'s job).
+//! The training loop. It calls its callbacks at fixed events — epoch and step begin / end,
+//! after backward, log, evaluate, save — and knows nothing model-specific (that is the
+//! [`Task`]'s job). Freezing is applied at each epoch start; evaluation and checkpoints follow
+//! their strategies or a callback's request; early stopping, the progress display, the JSON
+//! log and L2-SP are callbacks it adds itself from its arguments.
 use crate::args::{IntervalStrategy, TrainingArgs};
 use crate::batch::TensorBatch;
-use crate::checkpoint::{self, TrainerState, MODEL_FILE, OPTIMIZER_FILE, STATE_FILE};
-use crate::early_stopping::{EarlyStopping, Verdict};
+use crate::callback::{Callback, CallbackState, Context, Control, Level, MicroBatch, StepInfo};
+use crate::checkpoint::{
+    self, TrainerState, CALLBACKS_FILE, MODEL_FILE, OPTIMIZER_FILE, STATE_FILE,
+};
+use crate::early_stopping::EarlyStopping;
 use crate::evaluation::EvalResult;
-use crate::log::JsonLog;
 use crate::optim_setup;
-use crate::progress::Progress;
+use crate::reporter::Reporter;
 use crate::task::Task;
-use anyhow::{bail, Context, Result};
-use ft_data::Loader;
+use anyhow::{bail, Context as _, Result};
+use ft_data::{BatchIter, Loader};
 use ft_optim::groups::ParamGroup;
 use serde_json::json;
+use std::cell::RefCell;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::time::Instant;
 use tch::nn::VarStore;
-use tch::Device;
+use tch::{Device, Tensor};
 
 /// What a finished run reports.
 #[derive(Debug, Clone, serde::Serialize)]
@@ -40,6 +46,9 @@ pub struct Trainer<'a> {
     task: &'a dyn Task,
     vs: &'a VarStore,
     device: Device,
+    callbacks: Vec<Box<dyn Callback + 'a>>,
+    second: Option<&'a Loader>,
+    reporter: Arc<dyn Reporter>,
 }
 
 /// Per-step randomness (dropout) comes from `(seed, global step, micro-batch)` rather than from
@@ -54,6 +63,162 @@ fn reseed(seed: u64, step: usize, micro: usize) {
     tch::manual_seed((x ^ (x >> 31)) as i64 & i64::MAX);
 }
 
+/// The callbacks of one `fit`, with the messages they and the loop queue for them.
+struct Callbacks<'a, 'm> {
+    list: Vec<Box<dyn Callback + 'a>>,
+    messages: &'m RefCell<Vec<(Level, String)>>,
+}
+
+impl Callbacks<'_, '_> {
+    /// Calls `event` on every callback in order, then hands the messages it queued to all.
+    fn each(&mut self, mut event: impl FnMut(&mut dyn Callback) -> Result<()>) -> Result<()> {
+        for cb in &mut self.list {
+            event(cb.as_mut())?;
+        }
+        self.flush();
+        Ok(())
+    }
+
+    fn flush(&mut self) {
+        let queued = std::mem::take(&mut *self.messages.borrow_mut());
+        for (level, text) in queued {
+            for cb in &mut self.list {
+                cb.on_message(level, &text);
+            }
+        }
+    }
+
+    /// Each callback's parameters as one optimizer group (`callback:<name>`), named
+    /// `<callback>.<parameter>`.
+    fn param_groups(&self, weight_decay: f64) -> Vec<ParamGroup> {
+        self.list
+            .iter()
+            .filter_map(|cb| {
+                let mut params: Vec<(String, Tensor)> = cb
+                    .parameters()
+                    .into_iter()
+                    .map(|(n, p)| (format!("{}.{n}", cb.name()), p))
+                    .collect();
+                params.sort_by(|a, b| a.0.cmp(&b.0));
+                (!params.is_empty()).then(|| ParamGroup {
+                    name: format!("callback:{}", cb.name()),
+                    params,
+                    lr_scale: 1.0,
+                    weight_decay,
+                })
+            })
+            .collect()
+    }
+
+    /// What a checkpoint keeps of the callbacks: JSON by name, and their parameters and tensor
+    /// state as `<callback>.<name>`.
+    fn save_state(
+        &self,
+    ) -> Result<(
+        std::collections::BTreeMap<String, serde_json::Value>,
+        Vec<(String, Tensor)>,
+    )> {
+        let mut json = std::collections::BTreeMap::new();
+        let mut tensors = Vec::new();
+        for cb in &self.list {
+            let name = cb.name();
+            for (n, p) in cb.parameters() {
+                tensors.push((format!("{name}.{n}"), p.detach().copy()));
+            }
+            if let Some(state) = cb.state()? {
+                json.insert(name.to_string(), state.json);
+                for (n, t) in state.tensors {
+                    tensors.push((format!("{name}.{n}"), t));
+                }
+            }
+        }
+        Ok((json, tensors))
+    }
+
+    /// Puts back what [`Callbacks::save_state`] saved in the checkpoint `dir`.
+    fn restore(&mut self, dir: &Path, state: &mut TrainerState) -> Result<()> {
+        let file = dir.join(CALLBACKS_FILE);
+        let mut tensors: Vec<(String, Tensor)> = if file.is_file() {
+            ft_models::st::read(&file)?
+        } else {
+            Vec::new()
+        };
+        for cb in &mut self.list {
+            let prefix = format!("{}.", cb.name());
+            let mut mine: Vec<(String, Tensor)> = Vec::new();
+            tensors.retain(|(n, t)| match n.strip_prefix(&prefix) {
+                Some(rest) => {
+                    mine.push((rest.to_string(), t.shallow_clone()));
+                    false
+                }
+                None => true,
+            });
+            for (n, p) in cb.parameters() {
+                let Some(i) = mine.iter().position(|(m, _)| *m == n) else {
+                    bail!(
+                        "{} has no `{prefix}{n}`, a parameter of the `{}` callback",
+                        file.display(),
+                        cb.name()
+                    );
+                };
+                let (_, saved) = mine.remove(i);
+                let mut p = p;
+                if p.size() != saved.size() {
+                    bail!(
+                        "{}: `{prefix}{n}` has shape {:?}, the callback's parameter {:?}",
+                        file.display(),
+                        saved.size(),
+                        p.size()
+                    );
+                }
+                tch::no_grad(|| p.copy_(&saved));
+            }
+            let json = state.callbacks.remove(cb.name());
+            if json.is_some() || !mine.is_empty() {
+                cb.load_state(CallbackState {
+                    json: json.unwrap_or_default(),
+                    tensors: mine,
+                })
+                .with_context(|| {
+                    format!(
+                        "restoring the `{}` callback from {}",
+                        cb.name(),
+                        dir.display()
+                    )
+                })?;
+            }
+        }
+        state.callbacks.clear();
+        Ok(())
+    }
+}
+
+/// The second training loader's batches, one per micro-batch, epoch after epoch.
+struct Second<'l> {
+    loader: &'l Loader,
+    epoch: usize,
+    done: usize,
+    iter: Option<BatchIter>,
+}
+
+impl<'l> Second<'l> {
+    fn next(&mut self, device: Device) -> Result<TensorBatch> {
+        for _ in 0..2 {
+            let iter = self
+                .iter
+                .get_or_insert_with(|| self.loader.epoch_from(self.epoch as u64, self.done));
+            if let Some(host) = iter.next() {
+                self.done += 1;
+                return TensorBatch::from_host(&host?, device);
+            }
+            self.iter = None;
+            self.epoch += 1;
+            self.done = 0;
+        }
+        bail!("the second training loader yields no batch")
+    }
+}
+
 impl<'a> Trainer<'a> {
     pub fn new(args: TrainingArgs, task: &'a dyn Task, vs: &'a VarStore) -> Result<Trainer<'a>> {
         args.validate()
@@ -65,7 +230,29 @@ impl<'a> Trainer<'a> {
             task,
             vs,
             device,
+            callbacks: Vec::new(),
+            second: None,
+            reporter: crate::reporter::silent(),
         })
+    }
+
+    /// Where the loop's messages and progress lines go (none by default).
+    pub fn with_reporter(mut self, reporter: Arc<dyn Reporter>) -> Self {
+        self.reporter = reporter;
+        self
+    }
+
+    /// Adds a callback; callbacks run in the order added, before the loop's own.
+    pub fn add_callback(&mut self, callback: Box<dyn Callback + 'a>) {
+        self.callbacks.push(callback);
+    }
+
+    /// A second training loader (unlabelled target-domain data, say): each training
+    /// micro-batch draws its next batch, which callbacks see as [`MicroBatch::second`]. It runs
+    /// through its epochs independently of the main loader, and its position is checkpointed.
+    pub fn with_second_loader(mut self, loader: &'a Loader) -> Self {
+        self.second = Some(loader);
+        self
     }
 
     /// Evaluates on all of a loader's data, in eval mode, without gradients. Evaluation loaders
@@ -82,6 +269,40 @@ impl<'a> Trainer<'a> {
             crate::fault::point("evaluate");
         }
         evaluation.finish()
+    }
+
+    /// The loop's own callbacks after the ones added: L2-SP, early stopping, progress, JSON log.
+    fn callbacks_for_fit<'m>(
+        &mut self,
+        groups: &[ft_models::LayerGroup],
+        messages: &'m RefCell<Vec<(Level, String)>>,
+    ) -> Result<Callbacks<'a, 'm>> {
+        let args = &self.args;
+        let mut list = std::mem::take(&mut self.callbacks);
+        if let Some(alpha) = args.l2sp_alpha {
+            // Anchored at the weights the job loaded, before a resume replaces them.
+            list.push(Box::new(crate::l2sp::L2SpCallback(optim_setup::l2sp(
+                self.vs, groups, alpha,
+            ))));
+        }
+        if let Some(stopper) = EarlyStopping::from_args(args) {
+            list.push(Box::new(stopper));
+        }
+        list.push(Box::new(crate::progress::Progress::new(
+            args.quiet,
+            self.reporter.clone(),
+        )));
+        list.push(Box::new(crate::log::JsonLog::new()));
+        let mut names = std::collections::BTreeSet::new();
+        for cb in &list {
+            if !names.insert(cb.name().to_string()) {
+                bail!(
+                    "two callbacks are named `{}`: callback names must be unique",
+                    cb.name()
+                );
+            }
+        }
+        Ok(Callbacks { list, messages })
     }
 
     pub fn fit(&mut self, train: &Loader, eval: Option<&Loader>) -> Result<TrainOutcome> {
@@ -107,57 +328,84 @@ impl<'a> Trainer<'a> {
 
         crate::amp::check(&args, self.device)?;
         let mut scaler = args.fp16.then(crate::amp::LossScaler::default);
-        let groups = self.task.layer_groups();
+        let (task, vs) = (self.task, self.vs);
+        let groups = task.layer_groups();
         let freeze = optim_setup::freeze_plan(&args, groups)?;
         let schedule = optim_setup::schedule(&args, total_steps)?;
         let mut optimizer = optim_setup::optimizer(&args)?;
         let mut state = TrainerState::default();
+        let messages = RefCell::new(Vec::new());
+        let say = |level: Level, text: String| messages.borrow_mut().push((level, text));
+        let mut cbs = self.callbacks_for_fit(groups, &messages)?;
+        let callback_groups = cbs.param_groups(args.weight_decay);
 
         // What killed runs left half-written is never a checkpoint: out of the way first.
         checkpoint::remove_leftovers(&out)?;
         let resume_dir = match &args.resume_from_checkpoint {
             Some(spec) => {
-                let found = checkpoint::resolve_resume(&out, spec, &mut |line| println!("{line}"))?;
+                let found = checkpoint::resolve_resume(&out, spec, &mut |line| {
+                    say(Level::Notice, line.to_string())
+                })?;
                 if found.is_none() {
-                    println!(
-                        "no checkpoint in {} yet: starting from the beginning",
-                        out.display()
+                    say(
+                        Level::Notice,
+                        format!(
+                            "no checkpoint in {} yet: starting from the beginning",
+                            out.display()
+                        ),
                     );
                 }
                 found
             }
             None => None,
         };
-        // L2-SP pulls toward the weights the run started from — the pretrained ones, which the
-        // job has just loaded — so its anchors are taken before a checkpoint replaces them.
-        let l2sp = args
-            .l2sp_alpha
-            .map(|alpha| optim_setup::l2sp(self.vs, groups, alpha));
         if let Some(dir) = &resume_dir {
             checkpoint::check_same_args(dir, &args)?;
-            checkpoint::load_weights_exact(self.vs, &dir.join(MODEL_FILE))?;
+            checkpoint::load_weights_exact(vs, &dir.join(MODEL_FILE))?;
             let optimizer_file = dir.join(OPTIMIZER_FILE);
             optimizer
                 .load_state(ft_models::st::read(&optimizer_file)?)
                 .with_context(|| format!("loading {}", optimizer_file.display()))?;
             state = checkpoint::read_state(dir)?;
-            println!(
-                "resuming from {} (global step {})",
-                dir.display(),
-                state.global_step
+            cbs.restore(dir, &mut state)?;
+            say(
+                Level::Notice,
+                format!(
+                    "resuming from {} (global step {})",
+                    dir.display(),
+                    state.global_step
+                ),
             );
         }
-        let resuming = resume_dir.is_some();
+        let resumed = resume_dir.is_some();
         checkpoint::write_json(&out.join("training_args.json"), &args)?;
-        // A resumed run's log is the checkpoint's history: records a killed run wrote after
-        // its last checkpoint are written again by this run, so they must not stay twice.
-        let mut log = if resuming {
-            JsonLog::restore(&out, &state.log_history)?
-        } else {
-            JsonLog::open(&out, true)?
-        };
-        let progress = Progress::new(total_steps, args.quiet);
-        let mut stopper = EarlyStopping::new(&args);
+        let mut second = self.second.map(|loader| {
+            let (epoch, done) = state.second_loader.unwrap_or((0, 0));
+            Second {
+                loader,
+                epoch,
+                done,
+                iter: None,
+            }
+        });
+        if second.as_ref().is_some_and(|s| s.loader.num_batches() == 0) {
+            bail!("the second training loader yields no batch");
+        }
+        // A context for the callbacks at the current position.
+        macro_rules! ctx {
+            ($state:expr, $epoch:expr) => {
+                Context::new(
+                    &args,
+                    $state,
+                    (total_steps, epochs, $epoch),
+                    resumed,
+                    vs,
+                    task,
+                    &out,
+                    &messages,
+                )
+            };
+        }
 
         let started = Instant::now();
         let mut samples = 0usize;
@@ -174,24 +422,41 @@ impl<'a> Trainer<'a> {
             }
             .into());
         }
+        cbs.flush();
+        cbs.each(|cb| cb.on_train_begin(&ctx!(&state, state.epoch)))?;
         crate::interrupt::set_phase(crate::interrupt::Phase::Training);
         'epochs: for epoch in state.epoch..epochs {
             // A run resumed from its final checkpoint has no step left to take.
             if state.global_step >= total_steps {
                 break;
             }
-            progress.set_epoch(epoch, epochs);
-            let summary = freeze.apply(self.vs, epoch);
+            let summary = freeze.apply(vs, epoch);
             let table = summary.to_string();
             if printed_freeze.as_ref() != Some(&table) && !args.quiet {
-                progress.line(&format!(
-                    "epoch {}: trainable parameters by group\n{table}",
-                    epoch + 1
-                ));
+                say(
+                    Level::Detail,
+                    format!(
+                        "epoch {}: trainable parameters by group\n{table}",
+                        epoch + 1
+                    ),
+                );
                 printed_freeze = Some(table);
             }
+            cbs.each(|cb| cb.on_epoch_begin(&ctx!(&state, epoch)))?;
             let modes = freeze.modes(epoch);
-            let pgroups: Vec<ParamGroup> = optim_setup::param_groups(&args, self.vs, groups)?;
+            let mut pgroups: Vec<ParamGroup> = optim_setup::param_groups(&args, vs, groups)?;
+            pgroups.extend(callback_groups.iter().map(|g| {
+                ParamGroup {
+                    name: g.name.clone(),
+                    params: g
+                        .params
+                        .iter()
+                        .map(|(n, p)| (n.clone(), p.shallow_clone()))
+                        .collect(),
+                    lr_scale: g.lr_scale,
+                    weight_decay: g.weight_decay,
+                }
+            }));
             let skip = if epoch == state.epoch {
                 state.batches_done_in_epoch
             } else {
@@ -204,7 +469,7 @@ impl<'a> Trainer<'a> {
                 let mut loss_sum = 0.0;
                 let mut count = 0.0;
                 let mut micro = 0;
-                self.task.on_step(state.global_step);
+                cbs.each(|cb| cb.on_step_begin(&ctx!(&state, epoch)))?;
                 while micro < accum {
                     let Some(host) = iter.next() else { break };
                     let host = host?;
@@ -214,15 +479,37 @@ impl<'a> Trainer<'a> {
                         continue;
                     }
                     let batch = TensorBatch::from_host(&host, self.device)?;
+                    let second_batch = match &mut second {
+                        Some(s) => Some(s.next(self.device)?),
+                        None => None,
+                    };
                     reseed(args.seed, state.global_step, micro);
                     // tch's autocast toggles libtorch's deprecated global switch, which warns on
                     // every call in CUDA builds: only fp16 runs go through it.
-                    let loss = if scaler.is_some() {
-                        tch::autocast(true, || self.task.loss(&batch, &modes))?
-                    } else {
-                        self.task.loss(&batch, &modes)?
+                    let mut forward = || -> Result<(Tensor, f64)> {
+                        let loss = task.loss(&batch, &modes)?;
+                        let mut total = loss.sum.shallow_clone();
+                        let mb = MicroBatch {
+                            batch: &batch,
+                            loss: &loss,
+                            modes: &modes,
+                            second: second_batch.as_ref(),
+                            micro,
+                        };
+                        let ctx = ctx!(&state, epoch);
+                        for cb in cbs.list.iter_mut() {
+                            if let Some(term) = cb.micro_batch_loss(&ctx, &mb)? {
+                                total = total + term;
+                            }
+                        }
+                        Ok((total, loss.count))
                     };
-                    let value = loss.sum.double_value(&[]);
+                    let (loss, targets) = if scaler.is_some() {
+                        tch::autocast(true, forward)?
+                    } else {
+                        forward()?
+                    };
+                    let value = loss.double_value(&[]);
                     if !value.is_finite() {
                         bail!(
                             "the loss became {value} at global step {} (epoch {}, micro-batch {}); training stopped. \
@@ -231,23 +518,37 @@ impl<'a> Trainer<'a> {
                         );
                     }
                     match &scaler {
-                        Some(s) => (&loss.sum * s.scale).backward(),
-                        None => loss.sum.backward(),
+                        Some(s) => (&loss * s.scale).backward(),
+                        None => loss.backward(),
                     }
                     loss_sum += value;
-                    count += loss.count;
+                    count += targets;
                     samples += batch.size;
                     window.1 += batch.size;
                     micro += 1;
                     done_in_epoch += 1;
                 }
+                cbs.flush();
                 let loss_scale = scaler.as_ref().map_or(1.0, |s| s.scale);
                 if count > 0.0 {
                     optim_setup::scale_grads(&pgroups, 1.0 / (count * loss_scale));
                 }
-                if let Some(l2sp) = &l2sp {
-                    l2sp.penalty().backward();
+                let mut step_terms: Option<Tensor> = None;
+                {
+                    let ctx = ctx!(&state, epoch);
+                    for cb in cbs.list.iter_mut() {
+                        if let Some(term) = cb.step_loss(&ctx)? {
+                            step_terms = Some(match step_terms {
+                                Some(t) => t + term,
+                                None => term,
+                            });
+                        }
+                    }
                 }
+                if let Some(terms) = step_terms {
+                    terms.backward();
+                }
+                cbs.each(|cb| cb.on_after_backward(&ctx!(&state, epoch), &pgroups))?;
                 let grad_norm = if args.max_grad_norm > 0.0 || scaler.is_some() {
                     let max = if args.max_grad_norm > 0.0 {
                         args.max_grad_norm
@@ -275,24 +576,31 @@ impl<'a> Trainer<'a> {
                 if apply {
                     optimizer.step(&pgroups, lr)?;
                 } else {
-                    progress.line(&format!(
-                        "fp16: gradients overflowed at step {}; step skipped, loss scale now {}",
-                        state.global_step + 1,
-                        scaler.as_ref().map_or(0.0, |s| s.scale)
-                    ));
+                    say(
+                        Level::Detail,
+                        format!(
+                            "fp16: gradients overflowed at step {}; step skipped, loss scale now {}",
+                            state.global_step + 1,
+                            scaler.as_ref().map_or(0.0, |s| s.scale)
+                        ),
+                    );
                 }
                 optimizer.zero_grad(&pgroups);
                 state.global_step += 1;
                 state.batches_done_in_epoch = done_in_epoch;
+                state.second_loader = second.as_ref().map(|s| (s.epoch, s.done));
                 let step_loss = if count > 0.0 { loss_sum / count } else { 0.0 };
                 state.unlogged_loss_sum += step_loss;
                 state.unlogged_steps += 1;
                 crate::fault::point("step-end");
                 let epoch_f = epoch as f64 + done_in_epoch as f64 / batches_per_epoch as f64;
-                progress.step(
-                    state.global_step,
-                    &format!("loss {step_loss:.4} lr {lr:.2e}"),
-                );
+                let mut control = Control::default();
+                let info = StepInfo {
+                    loss: step_loss,
+                    learning_rate: lr,
+                    applied: apply,
+                };
+                cbs.each(|cb| cb.on_step_end(&ctx!(&state, epoch), &info, &mut control))?;
 
                 if state.global_step % args.logging_steps.max(1) == 0
                     || state.global_step == total_steps
@@ -307,19 +615,8 @@ impl<'a> Trainer<'a> {
                     if let Some(n) = grad_norm {
                         record["grad_norm"] = json!(n);
                     }
-                    for (name, value) in self.task.take_log_values() {
-                        record[name] = json!(value);
-                    }
-                    log.write(&record)?;
-                    state.log_history.push(record.clone());
-                    progress.line(&format!(
-                        "step {:>6} epoch {:.2} loss {:.4} lr {:.3e} {:.1} samples/s",
-                        state.global_step,
-                        epoch_f,
-                        mean_loss,
-                        lr,
-                        window.1 as f64 / secs
-                    ));
+                    cbs.each(|cb| cb.on_log(&ctx!(&state, epoch), &mut record))?;
+                    state.log_history.push(record);
                     window = (Instant::now(), 0);
                     state.unlogged_loss_sum = 0.0;
                     state.unlogged_steps = 0;
@@ -327,51 +624,69 @@ impl<'a> Trainer<'a> {
 
                 let finished = state.global_step >= total_steps;
                 let epoch_end = iter.peek().is_none();
-                let eval_now = match args.eval_strategy {
-                    IntervalStrategy::Steps => {
-                        state.global_step % args.eval_steps.unwrap_or(args.logging_steps).max(1)
-                            == 0
-                    }
-                    IntervalStrategy::Epoch => epoch_end,
-                    IntervalStrategy::No => false,
-                };
-                let save_now = match args.save_strategy {
-                    IntervalStrategy::Steps => state.global_step % args.save_steps.max(1) == 0,
-                    IntervalStrategy::Epoch => epoch_end,
-                    IntervalStrategy::No => false,
-                };
                 if epoch_end {
                     state.epoch = epoch + 1;
                     state.batches_done_in_epoch = 0;
-                    self.task.on_epoch_end(epoch, &out)?;
+                    cbs.each(|cb| cb.on_epoch_end(&ctx!(&state, epoch), &mut control))?;
                 }
-                let mut verdict = Verdict::Continue;
+                let eval_now = control.should_evaluate
+                    || match args.eval_strategy {
+                        IntervalStrategy::Steps => {
+                            state.global_step % args.eval_steps.unwrap_or(args.logging_steps).max(1)
+                                == 0
+                        }
+                        IntervalStrategy::Epoch => epoch_end,
+                        IntervalStrategy::No => false,
+                    };
                 // Logged throughput is training throughput: evaluation and saving are not in it.
                 let paused = Instant::now();
                 if eval_now {
-                    let result = self.evaluate(eval.expect("checked above"))?;
+                    let Some(eval) = eval else {
+                        bail!(
+                            "a callback asked for an evaluation, but no evaluation data was given"
+                        );
+                    };
+                    let result = self.evaluate(eval)?;
                     let mut record = json!({"step": state.global_step, "epoch": round4(epoch_f)});
                     for (k, v) in &result.metrics {
                         record[format!("eval_{k}")] = json!(v);
                     }
-                    log.write(&record)?;
+                    cbs.each(|cb| cb.on_log(&ctx!(&state, epoch), &mut record))?;
                     state.log_history.push(record);
-                    progress.line(&format!(
-                        "eval at step {}: {}",
+                    crate::early_stopping::track_best(
+                        &args,
+                        &result,
                         state.global_step,
-                        summarize(&result)
-                    ));
-                    verdict = stopper.observe(&result, state.global_step, &mut state)?;
+                        &mut state,
+                    )?;
+                    cbs.each(|cb| cb.on_evaluate(&ctx!(&state, epoch), &result, &mut control))?;
                 }
+                let save_now = control.should_save
+                    || match args.save_strategy {
+                        IntervalStrategy::Steps => state.global_step % args.save_steps.max(1) == 0,
+                        IntervalStrategy::Epoch => epoch_end,
+                        IntervalStrategy::No => false,
+                    };
                 if save_now {
-                    self.save_checkpoint(&out, &state, optimizer.as_ref())?;
+                    self.save_checkpoint(
+                        &out,
+                        &state,
+                        optimizer.as_ref(),
+                        &mut cbs,
+                        ctx!(&state, epoch),
+                    )?;
                 }
                 window.0 += paused.elapsed();
                 if let Some(signal) = crate::interrupt::requested() {
                     if !save_now {
-                        self.save_checkpoint(&out, &state, optimizer.as_ref())?;
+                        self.save_checkpoint(
+                            &out,
+                            &state,
+                            optimizer.as_ref(),
+                            &mut cbs,
+                            ctx!(&state, epoch),
+                        )?;
                     }
-                    progress.finish();
                     return Err(crate::interrupt::Interrupted {
                         step: state.global_step,
                         checkpoint: Some(checkpoint::checkpoint_dir(&out, state.global_step)),
@@ -379,12 +694,7 @@ impl<'a> Trainer<'a> {
                     }
                     .into());
                 }
-                if verdict == Verdict::Stop {
-                    progress.line(&format!(
-                        "early stopping: no improvement of {} in {} evaluations",
-                        args.best_metric(),
-                        state.evals_without_improvement
-                    ));
+                if control.should_stop {
                     stopped_early = true;
                     break 'epochs;
                 }
@@ -393,7 +703,8 @@ impl<'a> Trainer<'a> {
                 }
             }
         }
-        progress.finish();
+        let last_epoch = state.epoch.saturating_sub(1);
+        cbs.each(|cb| cb.on_train_end(&ctx!(&state, last_epoch)))?;
         crate::interrupt::set_phase(crate::interrupt::Phase::Finishing);
         crate::fault::point("training-finished");
         let train_seconds = started.elapsed().as_secs_f64();
@@ -405,21 +716,25 @@ impl<'a> Trainer<'a> {
         if args.load_best_model_at_end {
             match &best_checkpoint {
                 Some(dir) => {
-                    checkpoint::load_weights_exact(self.vs, &dir.join(MODEL_FILE))?;
-                    progress.line(&format!(
-                        "restored the best model (step {}, {} = {:.4})",
-                        state.best_step.unwrap_or(0),
-                        args.best_metric(),
-                        state.best_metric.unwrap_or(f64::NAN)
-                    ));
+                    checkpoint::load_weights_exact(vs, &dir.join(MODEL_FILE))?;
+                    say(
+                        Level::Detail,
+                        format!(
+                            "restored the best model (step {}, {} = {:.4})",
+                            state.best_step.unwrap_or(0),
+                            args.best_metric(),
+                            state.best_metric.unwrap_or(f64::NAN)
+                        ),
+                    );
                 }
                 None if args.save_strategy == IntervalStrategy::No => {
-                    progress.line("load_best_model_at_end: no checkpoint was saved (save_strategy = no); keeping the last weights")
+                    say(Level::Detail, "load_best_model_at_end: no checkpoint was saved (save_strategy = no); keeping the last weights".into())
                 }
                 None => {}
             }
         }
-        self.task.save(self.vs, &out)?;
+        cbs.flush();
+        task.save(vs, &out)?;
         crate::fault::point("final-save");
         let evaluations: Vec<serde_json::Value> = state
             .log_history
@@ -448,18 +763,32 @@ impl<'a> Trainer<'a> {
         out: &Path,
         state: &TrainerState,
         optimizer: &dyn ft_optim::optimizer::Optimizer,
+        cbs: &mut Callbacks,
+        ctx: Context,
     ) -> Result<()> {
         let args = &self.args;
-        checkpoint::save(out, state.global_step, |dir| {
+        let (json, tensors) = cbs.save_state()?;
+        let saved = TrainerState {
+            callbacks: json,
+            ..state.clone()
+        };
+        let dir = checkpoint::save(out, state.global_step, |dir| {
             self.task.save(self.vs, dir)?;
             ft_models::st::write_atomic(&dir.join(OPTIMIZER_FILE), &optimizer.state())?;
-            checkpoint::write_json(&dir.join(STATE_FILE), state)?;
+            if !tensors.is_empty() {
+                ft_models::st::write_atomic(&dir.join(CALLBACKS_FILE), &tensors)?;
+            }
+            checkpoint::write_json(&dir.join(STATE_FILE), &saved)?;
             checkpoint::write_json(&dir.join("training_args.json"), args)?;
             Ok(())
         })?;
         if let Some(limit) = args.save_total_limit {
             checkpoint::rotate(out, limit, state.best_step)?;
         }
+        for cb in cbs.list.iter_mut() {
+            cb.on_save(&ctx, &dir)?;
+        }
+        cbs.flush();
         Ok(())
     }
 }

@@ -7,29 +7,23 @@ use crate::image::feature_cache::FeatureSource;
 use crate::image::model::{resolve_vision_model, transforms, with_classes};
 use crate::image::task::{ImageInput, ImageTask};
 use crate::image_data::load_image_splits;
-use crate::resolve::device;
+use crate::job::{Extras, Job, JobContext, Loaders, Model, Prepared};
 use anyhow::{bail, Result};
 use ft_data::vision::{ImageDataset, ImageSource, Transform};
 use ft_data::{BatchSource, Loader, Sampler};
 use ft_models::vision::VisionModel;
 use ft_optim::loss::LossOptions;
 use ft_train::task::Task as _;
-use ft_train::trainer::{TrainOutcome, Trainer};
-use ft_train::EvalResult;
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Instant;
-use tch::nn::VarStore;
 
-/// What [`run_image`] returns.
-pub struct ImageRunOutcome {
-    pub train: TrainOutcome,
-    pub test: Option<EvalResult>,
-    pub output_dir: PathBuf,
-    /// Images skipped as undecodable (with `skip_bad_images`).
-    pub skipped_images: Vec<PathBuf>,
-    /// Seconds spent computing cached features, when the feature cache was used.
-    pub feature_cache_seconds: Option<f64>,
+/// An image classification job (ResNet / EfficientNet).
+#[derive(Default)]
+pub struct ImageJob {
+    /// The image sources, whose skipped (undecodable) images are reported at the end.
+    sources: Vec<Arc<ImageSource>>,
+    feature_cache_seconds: Option<f64>,
 }
 
 /// Whether the backbone stays frozen for the whole run, so cached features are valid.
@@ -49,205 +43,213 @@ fn image_source(
     )
 }
 
-/// The whole job; see the module docs.
-pub fn run_image(config: &RunConfig) -> Result<ImageRunOutcome> {
-    if config.task != TaskKind::ImageCls {
-        bail!("run_image runs image-cls runs, not {:?}", config.task);
-    }
-    config.validate().map_err(anyhow::Error::msg)?;
-    let args = &config.training;
-    let device = device(args.device)?;
-    let out = args.output_dir.clone();
-    let start = resolve_vision_model(&config.model)?;
-    let (train, validation, test) = load_image_splits(config)?;
-    if train.is_empty() {
-        bail!("the training split is empty");
-    }
-    let labels: Vec<String> = train.classes().to_vec();
-    check_classes(config, &labels, &validation, &test)?;
-    ft_train::task::check_metric_for_best_model(
-        args,
-        &ft_train::task::classification_metric_names(labels.len()),
-    )?;
-    let class_weights = match &args.class_weights {
-        None => None,
-        Some(spec) => match ft_train::optim_setup::class_weights_for(spec, &labels)? {
-            Some(w) => Some(w),
-            None => {
-                let mut counts = vec![0usize; labels.len()];
-                for i in 0..train.len() {
-                    counts[train.label(i)] += 1;
-                }
-                Some(ft_optim::loss::balanced_class_weights(&counts)?)
-            }
-        },
-    };
-    println!(
-        "data: {} train / {} validation / {} test images, classes: {}",
-        train.len(),
-        validation.len(),
-        test.len(),
-        labels.join(", ")
-    );
+impl Job for ImageJob {
+    type Task = ImageTask;
 
-    tch::manual_seed(args.seed as i64);
-    let vs = VarStore::new(device);
-    let model = VisionModel::new(&vs.root(), &with_classes(&start.config, &labels))?;
-    match &start.weights {
-        Some(w) => {
-            let report = model.load_pretrained(&vs, w)?;
-            if !args.quiet {
-                println!("weights: {report}");
-            }
+    fn prepare(&mut self, ctx: &JobContext) -> Result<Prepared<ImageTask>> {
+        let config = ctx.config;
+        if config.task != TaskKind::ImageCls {
+            bail!("the image job runs image-cls runs, not {:?}", config.task);
         }
-        None => println!(
-            "weights: none in {}: training from a random initialisation",
-            start.dir.display()
-        ),
-    }
-    let (train_tf, eval_tf) = transforms(&config.data, &model)?;
-    // The resolved pipelines go into run_config.json, so eval/predict rebuild exactly these.
-    let mut resolved = config.clone();
-    resolved.data.train_transforms = Some(serde_json::from_str(&train_tf.to_json())?);
-    resolved.data.eval_transforms = Some(serde_json::from_str(&eval_tf.to_json())?);
+        let args = &config.training;
+        let device = ctx.device;
+        let start = resolve_vision_model(&config.model)?;
+        let (train, validation, test) = load_image_splits(config)?;
+        if train.is_empty() {
+            bail!("the training split is empty");
+        }
+        let labels: Vec<String> = train.classes().to_vec();
+        check_classes(config, &labels, &validation, &test)?;
+        ft_train::task::check_metric_for_best_model(
+            args,
+            &ft_train::task::classification_metric_names(labels.len()),
+        )?;
+        let class_weights = match &args.class_weights {
+            None => None,
+            Some(spec) => match ft_train::optim_setup::class_weights_for(spec, &labels)? {
+                Some(w) => Some(w),
+                None => {
+                    let mut counts = vec![0usize; labels.len()];
+                    for i in 0..train.len() {
+                        counts[train.label(i)] += 1;
+                    }
+                    Some(ft_optim::loss::balanced_class_weights(&counts)?)
+                }
+            },
+        };
+        ctx.say(&format!(
+            "data: {} train / {} validation / {} test images, classes: {}",
+            train.len(),
+            validation.len(),
+            test.len(),
+            labels.join(", ")
+        ));
 
-    let use_cache = config
-        .data
-        .feature_cache
-        .unwrap_or_else(|| backbone_always_frozen(config));
-    if use_cache && !backbone_always_frozen(config) {
-        bail!(
+        let vs = ctx.var_store();
+        let model = VisionModel::new(&vs.root(), &with_classes(&start.config, &labels))?;
+        let load_report = match &start.weights {
+            Some(w) => Some(model.load_pretrained(&vs, w)?.to_string()),
+            None => {
+                ctx.say(&format!(
+                    "weights: none in {}: training from a random initialisation",
+                    start.dir.display()
+                ));
+                None
+            }
+        };
+        let (train_tf, eval_tf) = transforms(&config.data, &model)?;
+        // The resolved pipelines go into run_config.json, so eval/predict rebuild exactly these.
+        let mut resolved = config.clone();
+        resolved.data.train_transforms = Some(serde_json::from_str(&train_tf.to_json())?);
+        resolved.data.eval_transforms = Some(serde_json::from_str(&eval_tf.to_json())?);
+
+        let use_cache = config
+            .data
+            .feature_cache
+            .unwrap_or_else(|| backbone_always_frozen(config));
+        if use_cache && !backbone_always_frozen(config) {
+            bail!(
             "feature_cache needs a backbone that stays frozen (freeze_strategy linear-probe, no unfreeze patterns); \
              this run trains backbone layers"
         );
-    }
-    let train_images = image_source(train, &train_tf, &config.data);
-    let eval_images =
-        |d: ImageDataset| (!d.is_empty()).then(|| image_source(d, &eval_tf, &config.data));
-    let (validation_images, test_images) = (eval_images(validation), eval_images(test));
-    let mut task = ImageTask::new(
-        model,
-        labels.clone(),
-        LossOptions {
-            label_smoothing: args.label_smoothing_factor,
-            class_weights,
-        },
-    );
-    task.loss_options.check(labels.len())?;
-    task.model.set_labels(&labels)?;
-    // A freezing plan that cannot apply is refused before features are computed or training.
-    ft_train::optim_setup::freeze_plan(args, task.layer_groups())?;
+        }
+        let train_images = image_source(train, &train_tf, &config.data);
+        let eval_images =
+            |d: ImageDataset| (!d.is_empty()).then(|| image_source(d, &eval_tf, &config.data));
+        let (validation_images, test_images) = (eval_images(validation), eval_images(test));
+        let mut task = ImageTask::new(
+            model,
+            labels.clone(),
+            LossOptions {
+                label_smoothing: args.label_smoothing_factor,
+                class_weights,
+            },
+        );
+        task.loss_options.check(labels.len())?;
+        task.model.set_labels(&labels)?;
+        // A freezing plan that cannot apply is refused before features are computed or training.
+        ft_train::optim_setup::freeze_plan(args, task.layer_groups())?;
 
-    let mut cache_seconds = None;
-    let eval_loader = |s: Option<Arc<dyn BatchSource>>| -> Result<Option<Loader>> {
-        s.map(|s| {
-            loader(
-                s,
-                Sampler::Sequential,
-                args.per_device_eval_batch_size,
-                args.seed,
-            )
-        })
-        .transpose()
-    };
-    let (train_loader, validation_loader, test_loader) = if use_cache {
-        let views = if train_tf.is_deterministic() {
-            1
-        } else {
-            config.data.cache_views.unwrap_or(1)
+        let eval_loader = |s: Option<Arc<dyn BatchSource>>| -> Result<Option<Loader>> {
+            s.map(|s| {
+                loader(
+                    s,
+                    Sampler::Sequential,
+                    args.per_device_eval_batch_size,
+                    args.seed,
+                )
+            })
+            .transpose()
         };
-        if train_tf.is_deterministic() {
-            println!(
+        let (train_loader, validation_loader, test_loader) = if use_cache {
+            let views = if train_tf.is_deterministic() {
+                1
+            } else {
+                config.data.cache_views.unwrap_or(1)
+            };
+            if train_tf.is_deterministic() {
+                ctx.say(
                 "feature cache: the backbone is frozen and the training transforms are deterministic, \
                  so its features are computed once and the head trains on them (same result as \
-                 running the backbone every epoch; --no-feature-cache turns this off)"
+                 running the backbone every epoch; --no-feature-cache turns this off)",
             );
-        } else {
-            println!(
+            } else {
+                ctx.say(&format!(
                 "feature cache: the backbone is frozen, so its features are computed up front; the \
                  training transforms are random, so {views} augmented view(s) per image are \
                  precomputed and each epoch draws one of them — weaker augmentation than a fresh \
                  crop every epoch (--cache-views N for more views, --no-feature-cache for fresh \
                  augmentation at full cost)"
-            );
-        }
-        let t = Instant::now();
-        let extract = |images: &Arc<ImageSource>, views: usize| -> Result<Arc<dyn BatchSource>> {
-            Ok(Arc::new(FeatureSource::extract(
-                &task.model,
-                images.clone(),
-                views,
-                args.seed,
-                args.per_device_eval_batch_size,
-                device,
-            )?))
+            ));
+            }
+            let t = Instant::now();
+            let extract =
+                |images: &Arc<ImageSource>, views: usize| -> Result<Arc<dyn BatchSource>> {
+                    Ok(Arc::new(FeatureSource::extract(
+                        &task.model,
+                        images.clone(),
+                        views,
+                        args.seed,
+                        args.per_device_eval_batch_size,
+                        device,
+                    )?))
+                };
+            let train_features = extract(&train_images, views)?;
+            let validation_features = validation_images
+                .as_ref()
+                .map(|i| extract(i, 1))
+                .transpose()?;
+            let test_features = test_images.as_ref().map(|i| extract(i, 1)).transpose()?;
+            let secs = t.elapsed().as_secs_f64();
+            ctx.say(&format!("feature cache: computed in {secs:.1} s"));
+            self.feature_cache_seconds = Some(secs);
+            task.input = ImageInput::Features;
+            (
+                loader(
+                    train_features,
+                    Sampler::Random,
+                    args.per_device_train_batch_size,
+                    args.seed,
+                )?,
+                eval_loader(validation_features)?,
+                eval_loader(test_features)?,
+            )
+        } else {
+            let as_source = |s: &Arc<ImageSource>| -> Arc<dyn BatchSource> { s.clone() };
+            (
+                loader(
+                    as_source(&train_images),
+                    Sampler::Random,
+                    args.per_device_train_batch_size,
+                    args.seed,
+                )?,
+                eval_loader(validation_images.as_ref().map(as_source))?,
+                eval_loader(test_images.as_ref().map(as_source))?,
+            )
         };
-        let train_features = extract(&train_images, views)?;
-        let validation_features = validation_images
-            .as_ref()
-            .map(|i| extract(i, 1))
-            .transpose()?;
-        let test_features = test_images.as_ref().map(|i| extract(i, 1)).transpose()?;
-        let secs = t.elapsed().as_secs_f64();
-        println!("feature cache: computed in {secs:.1} s");
-        cache_seconds = Some(secs);
-        task.input = ImageInput::Features;
-        (
-            loader(
-                train_features,
-                Sampler::Random,
-                args.per_device_train_batch_size,
-                args.seed,
-            )?,
-            eval_loader(validation_features)?,
-            eval_loader(test_features)?,
-        )
-    } else {
-        let as_source = |s: &Arc<ImageSource>| -> Arc<dyn BatchSource> { s.clone() };
-        (
-            loader(
-                as_source(&train_images),
-                Sampler::Random,
-                args.per_device_train_batch_size,
-                args.seed,
-            )?,
-            eval_loader(validation_images.as_ref().map(as_source))?,
-            eval_loader(test_images.as_ref().map(as_source))?,
-        )
-    };
 
-    let mut trainer = Trainer::new(args.clone(), &task, &vs)?;
-    let outcome = trainer.fit(&train_loader, validation_loader.as_ref())?;
-    let test_result = test_loader
-        .as_ref()
-        .map(|l| trainer.evaluate(l))
-        .transpose()?;
-    let mut skipped = train_images.skipped();
-    for s in [&validation_images, &test_images].into_iter().flatten() {
-        skipped.extend(s.skipped());
+        self.sources = std::iter::once(train_images)
+            .chain(validation_images)
+            .chain(test_images)
+            .collect();
+        Ok(Prepared {
+            model: Model {
+                vs,
+                task,
+                pretrained: start.weights.is_some(),
+            },
+            loaders: Loaders {
+                train: train_loader,
+                validation: validation_loader,
+                test: test_loader,
+            },
+            resolved,
+            source: start.dir,
+            labels: Some(labels),
+            load_report,
+            comparison: None,
+        })
     }
-    if !skipped.is_empty() {
-        println!(
-            "skipped {} unreadable image(s) (skip_bad_images), e.g. {}",
-            skipped.len(),
-            skipped[0].display()
+
+    /// Reports the images skipped as unreadable (with `skip_bad_images`) and the feature cache's
+    /// cost.
+    fn finish(&mut self, ctx: &JobContext, _model: &Model<ImageTask>) -> Result<Extras> {
+        let skipped: Vec<PathBuf> = self.sources.iter().flat_map(|s| s.skipped()).collect();
+        if !skipped.is_empty() {
+            ctx.say(&format!(
+                "skipped {} unreadable image(s) (skip_bad_images), e.g. {}",
+                skipped.len(),
+                skipped[0].display()
+            ));
+        }
+        let mut extras = Extras::new();
+        extras.insert("skipped_images".into(), serde_json::to_value(&skipped)?);
+        extras.insert(
+            "feature_cache_seconds".into(),
+            serde_json::to_value(self.feature_cache_seconds)?,
         );
+        Ok(extras)
     }
-    crate::run_files::write_outcome(
-        &resolved,
-        &start.dir,
-        &out,
-        &outcome,
-        test_result.as_ref(),
-        Some(&labels),
-    )?;
-    Ok(ImageRunOutcome {
-        train: outcome,
-        test: test_result,
-        output_dir: out,
-        skipped_images: skipped,
-        feature_cache_seconds: cache_seconds,
-    })
 }
 
 /// An image classifier needs two classes or more, and its validation and test images must use

@@ -4,6 +4,7 @@ use crate::config::{RunConfig, TaskKind};
 use crate::image::model::transforms;
 use crate::image::task::ImageTask;
 use crate::image_data::load_image_splits;
+use crate::saved::{Evaluated, InputKind, PredictInputs, SavedJob};
 use anyhow::{bail, Context, Result};
 use ft_data::vision::{ImageDataset, ImageSource, Pixels, Transform, IMAGE_EXTENSIONS};
 use ft_data::{Loader, Sampler};
@@ -179,4 +180,38 @@ fn collect_images(dir: &Path, out: &mut Vec<PathBuf>) -> Result<()> {
         }
     }
     Ok(())
+}
+
+impl SavedJob for SavedImageRun {
+    fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    fn kind(&self) -> TaskKind {
+        TaskKind::ImageCls
+    }
+
+    fn evaluate(&self, data: Option<&Path>) -> Result<Evaluated> {
+        Ok(Evaluated {
+            result: SavedImageRun::evaluate(self, data)?,
+            labels: self.labels.clone(),
+        })
+    }
+
+    fn predict_inputs(&self) -> Option<InputKind> {
+        Some(InputKind::Images)
+    }
+
+    fn predict(&self, inputs: PredictInputs) -> Result<Vec<crate::saved::Prediction>> {
+        let PredictInputs::Images(images) = inputs else {
+            bail!(
+                "{} is an image model: give image files or folders to predict",
+                self.dir.display()
+            );
+        };
+        Ok(SavedImageRun::predict(self, images)?
+            .into_iter()
+            .map(crate::saved::Prediction::Image)
+            .collect())
+    }
 }

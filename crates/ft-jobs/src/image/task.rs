@@ -41,15 +41,20 @@ impl ImageTask {
 
     /// Logits for a batch of whichever input the task is set to (the caller decides grad mode).
     pub fn logits(&self, batch: &TensorBatch, modes: &GroupModes) -> Result<Tensor> {
+        Ok(self.model.classify(&self.pooled(batch, modes)?, modes))
+    }
+
+    /// The pooled backbone features of a batch: computed from pixels, or the cached ones.
+    fn pooled(&self, batch: &TensorBatch, modes: &GroupModes) -> Result<Tensor> {
         Ok(match self.input {
-            ImageInput::Pixels => self.model.forward(batch.require("pixel_values")?, modes),
-            ImageInput::Features => self.model.classify(batch.require("features")?, modes),
+            ImageInput::Pixels => self.model.features(batch.require("pixel_values")?, modes),
+            ImageInput::Features => batch.require("features")?.shallow_clone(),
         })
     }
 
     fn loss_of(&self, logits: &Tensor, labels: &Tensor) -> Result<LossSum> {
         let (sum, count) = cross_entropy_sum(logits, labels, &self.loss_options)?;
-        Ok(LossSum { sum, count })
+        Ok(LossSum::new(sum, count))
     }
 }
 
@@ -67,8 +72,15 @@ impl Task for ImageTask {
                 bail!("cached features need a frozen backbone, but a backbone group is training");
             }
         }
-        let logits = self.logits(batch, modes)?;
-        self.loss_of(&logits, batch.require("labels")?)
+        let features = self.pooled(batch, modes)?;
+        let logits = self.model.classify(&features, modes);
+        Ok(self
+            .loss_of(&logits, batch.require("labels")?)?
+            .with_features(features))
+    }
+
+    fn features(&self, batch: &TensorBatch, modes: &GroupModes) -> Result<Tensor> {
+        self.pooled(batch, modes)
     }
 
     fn metric_names(&self) -> Vec<&'static str> {

@@ -1,33 +1,28 @@
-//! `ft train --task causal-lm`: GPT-2 pre-training or fine-tuning on a text corpus, as one
-//! library call (the guide's section VI, GPT fine-tuning).
+//! `ft train --task causal-lm`: GPT-2 pre-training or fine-tuning on a text corpus (the
+//! guide's section VI, GPT fine-tuning).
 //!
 //! `model` is `scratch` (a GPT-2 built from `model_config`, with a byte-level BPE trained on the
 //! training texts), a fetched `gpt2`, or the directory of an earlier run (weights + tokenizer).
 //! Documents are joined with end-of-text and packed into blocks of `max_length` tokens. With
 //! `held_out_label`, the test documents are drawn first from that label and kept out of
 //! training, validation and BPE; their perplexity is reported before and after training.
-use crate::compare::{fit_and_compare, write_results, Start};
 use crate::config::{RunConfig, TaskKind};
+use crate::job::{Comparison, Extras, Job, JobContext, Loaders, Model, Prepared};
 use crate::lm::task::LmTask;
-use crate::resolve::{device, resolve_data_file, resolve_max_length, resolve_model};
+use crate::resolve::{resolve_data_file, resolve_max_length, resolve_model};
 use anyhow::{bail, Context, Result};
 use ft_data::lm::{encode_documents, pack, read_documents, train_bpe_to, BpeOptions, END_OF_TEXT};
 use ft_data::text::{CsvSpec, Example, LabelFilter, Target, TextInput, Tokenizer};
 use ft_data::{split_seeded, Collator, Loader, Sampler, SplitSizes};
 use ft_models::gpt2::{GenerateOptions, Gpt2Config, Gpt2LMHeadModel};
-use ft_train::TrainOutcome;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
-use tch::nn::VarStore;
 
-/// What [`run_lm`] returns.
-pub struct LmRunOutcome {
-    pub train: TrainOutcome,
-    /// `(model, held-out perplexity)`, as printed.
-    pub table: Vec<(String, f64)>,
-    /// A few sampled continuations of the trained model.
-    pub samples: Vec<String>,
-    pub output_dir: PathBuf,
+/// A causal-LM job: GPT-2 pretraining from scratch or fine-tuning.
+#[derive(Default)]
+pub struct LmJob {
+    /// The architecture and tokenizer, once resolved by [`Job::prepare`].
+    start: Option<(Tokenizer, Gpt2Config)>,
 }
 
 fn text(e: &Example) -> &str {
@@ -38,15 +33,34 @@ fn text(e: &Example) -> &str {
     }
 }
 
-/// Train, validation and held-out test documents.
-fn documents(config: &RunConfig) -> Result<(Vec<Example>, Vec<Example>, Vec<Example>)> {
-    let data = &config.data;
-    let path = resolve_data_file(data, &data.train_file)?;
+/// How the run's documents are read: its text and label columns, its label filter.
+fn csv_spec(data: &crate::config::DataConfig) -> Result<CsvSpec> {
     let mut spec = CsvSpec::new(data.text_column.as_str()).label(data.label_column.as_str());
     if let Some(map) = &data.label_map {
         spec = spec.filter(LabelFilter::parse(map)?);
     }
-    let docs = read_documents(&path, &spec)?;
+    Ok(spec)
+}
+
+/// Every document of `file`, read like the run's training data (`ft eval --data-file`).
+pub(crate) fn read_file_documents(config: &RunConfig, file: &Path) -> Result<Vec<Example>> {
+    Ok(read_documents(file, &csv_spec(&config.data)?)?)
+}
+
+/// The block length: `max_length` (checked against the context when the run started) or the
+/// default capped at the model's context.
+pub(crate) fn block_length(config: &RunConfig, n_positions: i64) -> usize {
+    match config.data.max_length {
+        Some(n) => n,
+        None => crate::config::DEFAULT_MAX_LENGTH.min(n_positions.max(0) as usize),
+    }
+}
+
+/// Train, validation and held-out test documents.
+pub(crate) fn documents(config: &RunConfig) -> Result<(Vec<Example>, Vec<Example>, Vec<Example>)> {
+    let data = &config.data;
+    let path = resolve_data_file(data, &data.train_file)?;
+    let docs = read_documents(&path, &csv_spec(data)?)?;
     let seed = data.split_seed.unwrap_or(config.training.seed);
     let (test, rest) = match &data.held_out_label {
         Some(label) => {
@@ -86,13 +100,14 @@ fn documents(config: &RunConfig) -> Result<(Vec<Example>, Vec<Example>, Vec<Exam
     Ok((split.train, split.validation, test))
 }
 
-fn loader(
+pub(crate) fn loader(
     tok: &Tokenizer,
     docs: &[Example],
     block: usize,
     sampler: Sampler,
     bs: usize,
     seed: u64,
+    say: &dyn Fn(&str),
 ) -> Result<Option<Loader>> {
     if docs.is_empty() {
         return Ok(None);
@@ -103,7 +118,7 @@ fn loader(
         .token_to_id(END_OF_TEXT)
         .context("the tokenizer has no <|endoftext|> token")?;
     let packed = pack(&ids, eos, block)?;
-    println!("  {packed}");
+    say(&format!("  {packed}"));
     if packed.blocks.is_empty() {
         return Ok(None);
     }
@@ -174,116 +189,124 @@ fn start(
     Ok((tok, cfg, Some(dir.join("model.safetensors"))))
 }
 
-fn build(
-    cfg: &Gpt2Config,
-    weights: Option<&PathBuf>,
-    device: tch::Device,
-    label: &str,
-) -> Result<Start<LmTask>> {
-    let vs = VarStore::new(device);
+fn build(ctx: &JobContext, cfg: &Gpt2Config, weights: Option<&Path>) -> Result<Model<LmTask>> {
+    let vs = ctx.var_store();
     let model = Gpt2LMHeadModel::new(&vs.root(), cfg)?;
     if let Some(w) = weights {
         model.load_pretrained(&vs, w)?.require_complete(w)?;
     }
-    Ok(Start {
+    Ok(Model {
         vs,
         task: LmTask::new(model),
-        label: label.into(),
+        pretrained: weights.is_some(),
     })
 }
 
-pub fn run_lm(config: &RunConfig) -> Result<LmRunOutcome> {
-    if config.task != TaskKind::CausalLm {
-        bail!("run_lm runs causal-lm runs, not {:?}", config.task);
-    }
-    config.validate().map_err(anyhow::Error::msg)?;
-    let args = &config.training;
-    ft_train::task::check_metric_for_best_model(args, LmTask::METRIC_NAMES)?;
-    let device = device(args.device)?;
-    let out = args.output_dir.clone();
-    std::fs::create_dir_all(&out)?;
-    let (train, validation, test) = documents(config)?;
-    println!(
-        "data: {} train / {} validation / {} held-out test documents",
-        train.len(),
-        validation.len(),
-        test.len()
-    );
-    let (tok, cfg, weights) = start(config, &train, &out)?;
-    if weights.is_some() {
-        // The run directory must carry its tokenizer (scratch runs wrote theirs already).
-        let src = resolve_model(&config.model)?.join("tokenizer.json");
-        std::fs::copy(&src, out.join("tokenizer.json"))
-            .with_context(|| format!("copying {}", src.display()))?;
-    }
-    // `start` checked that a max_length given fits the context; the default is capped at it.
-    let block = match config.data.max_length {
-        Some(n) => n,
-        None => crate::config::DEFAULT_MAX_LENGTH.min(cfg.n_positions.max(0) as usize),
-    };
-    let (bs, ebs, seed) = (
-        args.per_device_train_batch_size,
-        args.per_device_eval_batch_size,
-        args.seed,
-    );
-    let train_loader = loader(&tok, &train, block, Sampler::Random, bs, seed)?
-        .context("the training documents do not fill one block")?;
-    let validation_loader = loader(&tok, &validation, block, Sampler::Sequential, ebs, seed)?;
-    let test_loader = loader(&tok, &test, block, Sampler::Sequential, ebs, seed)?;
+impl Job for LmJob {
+    type Task = LmTask;
 
-    tch::manual_seed(seed as i64);
-    let label = if weights.is_some() {
-        "pretrained"
-    } else {
-        "untrained"
-    };
-    let start_model = build(&cfg, weights.as_ref(), device, label)?;
-    let scratch = if config.compare_with_scratch && weights.is_some() {
-        tch::manual_seed(seed as i64);
-        Some(build(&cfg, None, device, "untrained")?)
-    } else {
-        None
-    };
-    let compared = fit_and_compare(
-        config,
-        &start_model,
-        scratch,
-        &train_loader,
-        validation_loader.as_ref(),
-        test_loader.as_ref(),
-        "perplexity",
-    )?;
-    write_results(
-        config,
-        weights.as_deref(),
-        &compared,
-        "Held-out perplexity of the test documents (lower is better)",
-        "perplexity",
-    )?;
-    let mut samples = Vec::new();
-    for (i, prompt) in ["This movie", "The acting", "A film that"]
-        .iter()
-        .enumerate()
-    {
-        let mut options = GenerateOptions::sampling(30, seed + i as u64);
-        options.top_k = Some(50);
-        options.temperature = 0.8;
-        let text = crate::lm::generate_text(&start_model.task.model, &tok, prompt, &options)?;
-        samples.push(format!("{prompt}{text}"));
+    fn prepare(&mut self, ctx: &JobContext) -> Result<Prepared<LmTask>> {
+        let config = ctx.config;
+        if config.task != TaskKind::CausalLm {
+            bail!(
+                "the causal-lm job runs causal-lm runs, not {:?}",
+                config.task
+            );
+        }
+        let args = &config.training;
+        ft_train::task::check_metric_for_best_model(args, LmTask::METRIC_NAMES)?;
+        let out = args.output_dir.clone();
+        std::fs::create_dir_all(&out)?;
+        let (train, validation, test) = documents(config)?;
+        ctx.say(&format!(
+            "data: {} train / {} validation / {} held-out test documents",
+            train.len(),
+            validation.len(),
+            test.len()
+        ));
+        let (tok, cfg, weights) = start(config, &train, &out)?;
+        if weights.is_some() {
+            // The run directory must carry its tokenizer (scratch runs wrote theirs already).
+            let src = resolve_model(&config.model)?.join("tokenizer.json");
+            std::fs::copy(&src, out.join("tokenizer.json"))
+                .with_context(|| format!("copying {}", src.display()))?;
+        }
+        // `start` checked that a max_length given fits the context.
+        let block = block_length(config, cfg.n_positions);
+        let (bs, ebs, seed) = (
+            args.per_device_train_batch_size,
+            args.per_device_eval_batch_size,
+            args.seed,
+        );
+        let say = |line: &str| ctx.say(line);
+        let train_loader = loader(&tok, &train, block, Sampler::Random, bs, seed, &say)?
+            .context("the training documents do not fill one block")?;
+        let validation_loader = loader(
+            &tok,
+            &validation,
+            block,
+            Sampler::Sequential,
+            ebs,
+            seed,
+            &say,
+        )?;
+        let test_loader = loader(&tok, &test, block, Sampler::Sequential, ebs, seed, &say)?;
+        let model = build(ctx, &cfg, weights.as_deref())?;
+        self.start = Some((tok, cfg));
+        Ok(Prepared {
+            model,
+            loaders: Loaders {
+                train: train_loader,
+                validation: validation_loader,
+                test: test_loader,
+            },
+            resolved: config.clone(),
+            // Provenance: the weights' directory, or the run itself for a scratch start.
+            source: weights
+                .as_deref()
+                .and_then(Path::parent)
+                .map_or(out, Path::to_path_buf),
+            labels: None,
+            load_report: None,
+            comparison: Some(Comparison {
+                metric: "perplexity",
+                column: "perplexity",
+                title: "Held-out perplexity of the test documents (lower is better)",
+            }),
+        })
     }
-    println!("\nsamples (top-k 50, temperature 0.8):");
-    for s in &samples {
-        println!("  {s}");
+
+    fn scratch(&self, ctx: &JobContext) -> Result<Option<Model<LmTask>>> {
+        let (_, cfg) = self.start.as_ref().context("prepare comes first")?;
+        Ok(Some(build(ctx, cfg, None)?))
     }
-    std::fs::write(out.join("samples.txt"), samples.join("\n") + "\n")?;
-    Ok(LmRunOutcome {
-        train: compared.train,
-        table: compared
-            .rows
-            .into_iter()
-            .map(|r| (r.model, r.value))
-            .collect(),
-        samples,
-        output_dir: out,
-    })
+
+    /// A few sampled continuations of the trained model, shown and kept in `samples.txt`.
+    fn finish(&mut self, ctx: &JobContext, model: &Model<LmTask>) -> Result<Extras> {
+        let (tok, _) = self.start.as_ref().context("prepare comes first")?;
+        let seed = ctx.config.training.seed;
+        let mut samples = Vec::new();
+        for (i, prompt) in ["This movie", "The acting", "A film that"]
+            .iter()
+            .enumerate()
+        {
+            let mut options = GenerateOptions::sampling(30, seed + i as u64);
+            options.top_k = Some(50);
+            options.temperature = 0.8;
+            let text = crate::lm::generate_text(&model.task.model, tok, prompt, &options)?;
+            samples.push(format!("{prompt}{text}"));
+        }
+        ctx.say("\nsamples (top-k 50, temperature 0.8):");
+        for s in &samples {
+            ctx.say(&format!("  {s}"));
+        }
+        let out = &ctx.config.training.output_dir;
+        ft_models::st::write_file_atomic(
+            &out.join("samples.txt"),
+            (samples.join("\n") + "\n").as_bytes(),
+        )?;
+        let mut extras = Extras::new();
+        extras.insert("samples".into(), serde_json::to_value(&samples)?);
+        Ok(extras)
+    }
 }

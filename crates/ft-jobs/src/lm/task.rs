@@ -42,7 +42,7 @@ impl LmTask {
     fn loss_of(&self, logits: &Tensor, labels: &Tensor) -> Result<LossSum> {
         let (logits, labels) = shift_for_causal_lm(logits, labels);
         let (sum, count) = cross_entropy_sum(&logits, &labels, &self.loss_options)?;
-        Ok(LossSum { sum, count })
+        Ok(LossSum::new(sum, count))
     }
 
     /// What a perplexity evaluation reports (see [`Task::metric_names`]).

@@ -1,6 +1,7 @@
 //! A finished run directory opened again: its model, tokenizer and run config, ready to evaluate
 //! on a split or to predict on new texts (`ft eval`, `ft predict`).
 use crate::config::{RunConfig, TaskKind};
+use crate::saved::{Evaluated, InputKind, PredictInputs, SavedJob};
 use crate::text::data::{load_splits, read_examples};
 use crate::text::task::TextTask;
 use anyhow::{bail, Context, Result};
@@ -240,4 +241,38 @@ fn argmax(xs: &[f64]) -> usize {
             }
         })
         .0
+}
+
+impl SavedJob for SavedRun {
+    fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    fn kind(&self) -> TaskKind {
+        self.config.task
+    }
+
+    fn evaluate(&self, data: Option<&Path>) -> Result<Evaluated> {
+        Ok(Evaluated {
+            result: SavedRun::evaluate(self, data)?,
+            labels: self.labels.clone(),
+        })
+    }
+
+    fn predict_inputs(&self) -> Option<InputKind> {
+        Some(InputKind::Texts)
+    }
+
+    fn predict(&self, inputs: PredictInputs) -> Result<Vec<crate::saved::Prediction>> {
+        let PredictInputs::Texts(texts) = inputs else {
+            bail!(
+                "{} is a text model: give texts on stdin or with --input",
+                self.dir.display()
+            );
+        };
+        Ok(SavedRun::predict(self, texts)?
+            .into_iter()
+            .map(crate::saved::Prediction::Text)
+            .collect())
+    }
 }

@@ -30,7 +30,12 @@ impl TextTask {
 
     /// Logits for a batch (the caller decides about grad mode).
     pub fn logits(&self, batch: &TensorBatch, modes: &GroupModes) -> Result<Tensor> {
-        Ok(self.model.forward(
+        Ok(self.model.head(&self.encode(batch, modes)?, modes))
+    }
+
+    /// What the head reads (see [`BertForTask::features`]).
+    fn encode(&self, batch: &TensorBatch, modes: &GroupModes) -> Result<Tensor> {
+        Ok(self.model.features(
             batch.require("input_ids")?,
             batch.get("attention_mask"),
             batch.get("token_type_ids"),
@@ -43,10 +48,10 @@ impl TextTask {
             BertTask::Regression => {
                 let preds = logits.view([-1]);
                 let target = labels.view([-1]).to_kind(preds.kind());
-                LossSum {
-                    sum: preds.mse_loss(&target, Reduction::Sum),
-                    count: target.size()[0] as f64,
-                }
+                LossSum::new(
+                    preds.mse_loss(&target, Reduction::Sum),
+                    target.size()[0] as f64,
+                )
             }
             BertTask::SequenceClassification { num_labels }
             | BertTask::TokenClassification { num_labels } => {
@@ -55,7 +60,7 @@ impl TextTask {
                     &labels.view([-1]),
                     &self.loss_options,
                 )?;
-                LossSum { sum, count }
+                LossSum::new(sum, count)
             }
         })
     }
@@ -92,8 +97,15 @@ impl Task for TextTask {
     }
 
     fn loss(&self, batch: &TensorBatch, modes: &GroupModes) -> Result<LossSum> {
-        let logits = self.logits(batch, modes)?;
-        self.loss_of(&logits, batch.require("labels")?)
+        let features = self.encode(batch, modes)?;
+        let logits = self.model.head(&features, modes);
+        Ok(self
+            .loss_of(&logits, batch.require("labels")?)?
+            .with_features(features))
+    }
+
+    fn features(&self, batch: &TensorBatch, modes: &GroupModes) -> Result<Tensor> {
+        self.encode(batch, modes)
     }
 
     fn metric_names(&self) -> Vec<&'static str> {

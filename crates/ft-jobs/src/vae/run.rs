@@ -1,31 +1,29 @@
 //! `ft train --task vae`: a convolutional VAE pretrained on one image set and fine-tuned on a
-//! small set of a held-out class (the guide's section VI, VAE fine-tuning), as one library call.
+//! small set of a held-out class (the guide's section VI, VAE fine-tuning).
 //!
 //! `model` is `scratch` (architecture from `model_config`, default the Fashion-MNIST VAE) or
 //! the directory of an earlier VAE run. The test set is the held-out target data: its ELBO is
 //! reported before and after training (and, with `compare_with_scratch`, for the same
 //! architecture trained from scratch on the same data for the same steps).
-use crate::compare::{fit_and_compare, write_results, Start};
 use crate::config::{RunConfig, TaskKind};
 use crate::image_data::load_image_splits;
-use crate::resolve::device;
+use crate::job::{Comparison, Extras, Job, JobContext, Loaders, Model, Prepared};
+use crate::vae::hooks::VaeHooks;
 use crate::vae::task::{GridSettings, VaeTask};
 use anyhow::{bail, Context, Result};
 use ft_data::vision::{ImageDataset, ImageSource, Transform};
 use ft_data::{BatchContext, BatchSource, Loader, Sampler};
 use ft_models::vae::{ConvVae, VaeConfig};
-use ft_train::TrainOutcome;
-use std::path::PathBuf;
+use ft_train::Callback;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
-use tch::nn::VarStore;
 use tch::Tensor;
 
-/// What [`run_vae`] returns.
-pub struct VaeRunOutcome {
-    pub train: TrainOutcome,
-    /// `(model, held-out ELBO)`, as printed.
-    pub table: Vec<(String, f64)>,
-    pub output_dir: PathBuf,
+/// A VAE job: pretraining from scratch or fine-tuning an earlier VAE run.
+#[derive(Default)]
+pub struct VaeJob {
+    /// The architecture, once resolved by [`Job::prepare`].
+    vae: Option<VaeConfig>,
 }
 
 /// The architecture and, for a saved run, its weights.
@@ -51,13 +49,12 @@ fn start_config(config: &RunConfig) -> Result<(VaeConfig, Option<PathBuf>)> {
 }
 
 fn build(
+    ctx: &JobContext,
     vae: &VaeConfig,
     weights: Option<&PathBuf>,
-    device: tch::Device,
     grids: Option<GridSettings>,
-    label: &str,
-) -> Result<Start<VaeTask>> {
-    let vs = VarStore::new(device);
+) -> Result<Model<VaeTask>> {
+    let vs = ctx.var_store();
     let model = ConvVae::new(&vs.root(), vae)?;
     if let Some(w) = weights {
         model.load_pretrained(&vs, w)?.require_complete(w)?;
@@ -66,10 +63,10 @@ fn build(
     if let Some(g) = grids {
         task = task.with_grids(g);
     }
-    Ok(Start {
+    Ok(Model {
         vs,
         task,
-        label: label.into(),
+        pretrained: weights.is_some(),
     })
 }
 
@@ -90,99 +87,109 @@ fn first_images(source: &ImageSource, n: usize, device: tch::Device) -> Result<T
     Ok(t.require("pixel_values")?.shallow_clone())
 }
 
-pub fn run_vae(config: &RunConfig) -> Result<VaeRunOutcome> {
-    if config.task != TaskKind::Vae {
-        bail!("run_vae runs vae runs, not {:?}", config.task);
-    }
-    config.validate().map_err(anyhow::Error::msg)?;
-    let args = &config.training;
-    ft_train::task::check_metric_for_best_model(args, VaeTask::METRIC_NAMES)?;
-    let device = device(args.device)?;
-    let (vae, weights) = start_config(config)?;
-    let (train, validation, test) = load_image_splits(config)?;
-    println!(
-        "data: {} train / {} validation / {} held-out test images (classes {} / test {})",
-        train.len(),
-        validation.len(),
-        test.len(),
-        train.classes().join(", "),
-        test.classes().join(", ")
-    );
-    let transform = match &config.data.train_transforms {
+/// The run's image pipeline (`train_transforms`, default plain `to_tensor`), used for every
+/// split: the ELBO is measured on the images as the model sees them in training.
+pub(crate) fn transform(config: &RunConfig) -> Result<Transform> {
+    Ok(match &config.data.train_transforms {
         Some(v) => Transform::from_json(&v.to_string())?,
         None => Transform::from_json(r#"[{"to_tensor": {}}]"#)?,
-    };
-    let loader = |d: ImageDataset, sampler, bs| -> Result<Option<Loader>> {
-        if d.is_empty() {
-            return Ok(None);
-        }
-        let s: Arc<dyn BatchSource> = source(d, &transform);
-        Ok(Some(Loader::from_source(s, sampler, bs)?.seed(args.seed)))
-    };
-    let test_source = (!test.is_empty()).then(|| source(test.clone(), &transform));
-    let train_loader = loader(train, Sampler::Random, args.per_device_train_batch_size)?
-        .context("the training split is empty")?;
-    let validation_loader = loader(
-        validation,
-        Sampler::Sequential,
-        args.per_device_eval_batch_size,
-    )?;
-    let test_loader = loader(test, Sampler::Sequential, args.per_device_eval_batch_size)?;
+    })
+}
 
-    let grids = |seed| -> Result<Option<GridSettings>> {
-        Ok(match &test_source {
+impl Job for VaeJob {
+    type Task = VaeTask;
+
+    fn prepare(&mut self, ctx: &JobContext) -> Result<Prepared<VaeTask>> {
+        let config = ctx.config;
+        if config.task != TaskKind::Vae {
+            bail!("the vae job runs vae runs, not {:?}", config.task);
+        }
+        let args = &config.training;
+        ft_train::task::check_metric_for_best_model(args, VaeTask::METRIC_NAMES)?;
+        let (vae, weights) = start_config(config)?;
+        let (train, validation, test) = load_image_splits(config)?;
+        ctx.say(&format!(
+            "data: {} train / {} validation / {} held-out test images (classes {} / test {})",
+            train.len(),
+            validation.len(),
+            test.len(),
+            train.classes().join(", "),
+            test.classes().join(", ")
+        ));
+        let transform = transform(config)?;
+        let loader = |d: ImageDataset, sampler, bs| -> Result<Option<Loader>> {
+            if d.is_empty() {
+                return Ok(None);
+            }
+            let s: Arc<dyn BatchSource> = source(d, &transform);
+            Ok(Some(Loader::from_source(s, sampler, bs)?.seed(args.seed)))
+        };
+        // The grids show the first test images next to their reconstructions.
+        let grids = match (!test.is_empty()).then(|| source(test.clone(), &transform)) {
             Some(s) => Some(GridSettings {
-                originals: first_images(s, 8, device)?,
+                originals: first_images(&s, 8, ctx.device)?,
                 samples: 32,
-                seed,
+                seed: args.seed,
                 cols: 8,
             }),
             None => None,
+        };
+        let train_loader = loader(train, Sampler::Random, args.per_device_train_batch_size)?
+            .context("the training split is empty")?;
+        let validation_loader = loader(
+            validation,
+            Sampler::Sequential,
+            args.per_device_eval_batch_size,
+        )?;
+        let test_loader = loader(test, Sampler::Sequential, args.per_device_eval_batch_size)?;
+        let model = build(ctx, &vae, weights.as_ref(), grids)?;
+        self.vae = Some(vae);
+        let out = &args.output_dir;
+        Ok(Prepared {
+            model,
+            loaders: Loaders {
+                train: train_loader,
+                validation: validation_loader,
+                test: test_loader,
+            },
+            resolved: config.clone(),
+            // Provenance: the weights' directory, or the run itself for a scratch start.
+            source: weights
+                .as_deref()
+                .and_then(Path::parent)
+                .map_or_else(|| out.clone(), Path::to_path_buf),
+            labels: None,
+            load_report: None,
+            comparison: Some(Comparison {
+                metric: "elbo",
+                column: "ELBO",
+                title: "Held-out ELBO of the target images (nats per image, higher is better)",
+            }),
         })
-    };
-    tch::manual_seed(args.seed as i64);
-    let label = if weights.is_some() {
-        "pretrained"
-    } else {
-        "untrained"
-    };
-    let start = build(&vae, weights.as_ref(), device, grids(args.seed)?, label)?;
-    let scratch = if config.compare_with_scratch && weights.is_some() {
-        tch::manual_seed(args.seed as i64);
-        Some(build(&vae, None, device, None, "untrained")?)
-    } else {
-        None
-    };
-    let compared = fit_and_compare(
-        config,
-        &start,
-        scratch,
-        &train_loader,
-        validation_loader.as_ref(),
-        test_loader.as_ref(),
-        "elbo",
-    )?;
-    let out = args.output_dir.clone();
-    start.task.write_grids(&out, "final")?;
-    write_results(
-        config,
-        weights.as_deref(),
-        &compared,
-        "Held-out ELBO of the target images (nats per image, higher is better)",
-        "ELBO",
-    )?;
-    println!(
-        "grids: {} and {}",
-        out.join("samples-final.png").display(),
-        out.join("reconstructions-final.png").display()
-    );
-    Ok(VaeRunOutcome {
-        train: compared.train,
-        table: compared
-            .rows
-            .into_iter()
-            .map(|r| (r.model, r.value))
-            .collect(),
-        output_dir: out,
-    })
+    }
+
+    fn callbacks<'m>(
+        &self,
+        _ctx: &JobContext,
+        model: &'m Model<VaeTask>,
+    ) -> Vec<Box<dyn Callback + 'm>> {
+        vec![Box::new(VaeHooks::new(&model.task))]
+    }
+
+    fn scratch(&self, ctx: &JobContext) -> Result<Option<Model<VaeTask>>> {
+        let vae = self.vae.as_ref().context("prepare comes first")?;
+        Ok(Some(build(ctx, vae, None, None)?))
+    }
+
+    /// The final sample and reconstruction grids.
+    fn finish(&mut self, ctx: &JobContext, model: &Model<VaeTask>) -> Result<Extras> {
+        let out = &ctx.config.training.output_dir;
+        model.task.write_grids(out, "final")?;
+        ctx.say(&format!(
+            "grids: {} and {}",
+            out.join("samples-final.png").display(),
+            out.join("reconstructions-final.png").display()
+        ));
+        Ok(Extras::new())
+    }
 }

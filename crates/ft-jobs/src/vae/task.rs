@@ -37,7 +37,7 @@ pub struct GridSettings {
 /// The loss of a batch is `Σ_images (reconstruction + β_t · KL)` with `count` = the number of
 /// images, so the loop's mean is the per-image negative ELBO (when β_t = 1). β_t follows
 /// [`ft_models::vae::VaeConfig::kl_weight`] of the step the loop announces via
-/// [`Task::on_step`]. Evaluation reports `reconstruction`, `kl`, `elbo`, `neg_elbo` and, as
+/// [`VaeTask::set_step`]. Evaluation reports `reconstruction`, `kl`, `elbo`, `neg_elbo` and, as
 /// `loss`, the negative ELBO with β = 1 (so runs with different β compare on the same scale).
 /// Training log records also carry `reconstruction` and `kl` (per image, averaged since the
 /// previous record) and the current `kl_weight`.
@@ -132,6 +132,37 @@ pub fn held_out_elbo(model: &ConvVae, images: &Tensor, batch_size: i64) -> Resul
 }
 
 impl VaeTask {
+    /// Sets the 0-based global step whose KL weight the next losses use (the
+    /// [`VaeHooks`](crate::vae::hooks::VaeHooks) callback calls it at each step's start).
+    pub fn set_step(&self, step: usize) {
+        self.step.set(step);
+    }
+
+    /// `reconstruction` and `kl` per image over the steps since the last call, and the
+    /// current `kl_weight` (β times the warm-up ramp), for a training log record.
+    pub fn take_log_values(&self) -> Vec<(String, f64)> {
+        let (r, k, n) = self.window.replace((0.0, 0.0, 0.0));
+        let mut values = vec![(
+            "kl_weight".to_string(),
+            self.model.config.kl_weight(self.step.get()),
+        )];
+        if n > 0.0 {
+            values.push(("reconstruction".to_string(), r / n));
+            values.push(("kl".to_string(), k / n));
+        }
+        values
+    }
+
+    /// The summed reconstruction, KL and image count since the last log record: what a
+    /// checkpoint keeps so a resumed run logs the same averages.
+    pub fn log_window(&self) -> (f64, f64, f64) {
+        self.window.get()
+    }
+
+    pub fn set_log_window(&self, window: (f64, f64, f64)) {
+        self.window.set(window);
+    }
+
     /// What a VAE evaluation reports (see [`Task::metric_names`]).
     pub const METRIC_NAMES: &'static [&'static str] =
         &["loss", "reconstruction", "kl", "elbo", "neg_elbo"];
@@ -152,10 +183,7 @@ impl Task for VaeTask {
         let (wr, wk, wn) = self.window.get();
         self.window.set((wr + r, wk + k, wn + n));
         let weight = self.model.config.kl_weight(self.step.get());
-        Ok(LossSum {
-            sum: recon + kl * weight,
-            count: n,
-        })
+        Ok(LossSum::new(recon + kl * weight, n))
     }
 
     fn new_evaluation(&self) -> Result<Evaluation> {
@@ -184,28 +212,5 @@ impl Task for VaeTask {
 
     fn save(&self, vs: &VarStore, dir: &Path) -> Result<()> {
         Ok(self.model.save_pretrained(vs, dir)?)
-    }
-
-    fn on_step(&self, step: usize) {
-        self.step.set(step);
-    }
-
-    /// `reconstruction` and `kl` per image over the steps since the last record, and the
-    /// current `kl_weight` (β times the warm-up ramp).
-    fn take_log_values(&self) -> Vec<(String, f64)> {
-        let (r, k, n) = self.window.replace((0.0, 0.0, 0.0));
-        let mut values = vec![(
-            "kl_weight".to_string(),
-            self.model.config.kl_weight(self.step.get()),
-        )];
-        if n > 0.0 {
-            values.push(("reconstruction".to_string(), r / n));
-            values.push(("kl".to_string(), k / n));
-        }
-        values
-    }
-
-    fn on_epoch_end(&self, epoch: usize, output_dir: &Path) -> Result<()> {
-        self.write_grids(output_dir, &format!("epoch-{}", epoch + 1))
     }
 }

@@ -112,16 +112,33 @@ impl BertForTask {
         token_type_ids: Option<&Tensor>,
         modes: &GroupModes,
     ) -> Tensor {
+        let features = self.features(input_ids, attention_mask, token_type_ids, modes);
+        self.head(&features, modes)
+    }
+
+    /// What the head reads: the pooled `[CLS]` representation `[B, hidden]` for sequence heads,
+    /// the last hidden states `[B, T, hidden]` for token classification.
+    pub fn features(
+        &self,
+        input_ids: &Tensor,
+        attention_mask: Option<&Tensor>,
+        token_type_ids: Option<&Tensor>,
+        modes: &GroupModes,
+    ) -> Tensor {
         let out = self
             .bert
             .forward(input_ids, attention_mask, token_type_ids, modes);
-        let head_train = modes.is_train(self.groups.len() - 1);
-        let features = match self.task {
+        match self.task {
             BertTask::TokenClassification { .. } => out.last_hidden_state,
             _ => out
                 .pooler_output
                 .expect("sequence heads are built with a pooler"),
-        };
+        }
+    }
+
+    /// The head (dropout, then the classifier) on [`BertForTask::features`].
+    pub fn head(&self, features: &Tensor, modes: &GroupModes) -> Tensor {
+        let head_train = modes.is_train(self.groups.len() - 1);
         self.classifier
             .forward(&features.dropout(self.dropout, head_train))
     }
