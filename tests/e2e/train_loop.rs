@@ -13,7 +13,7 @@ use tch::Tensor;
 
 /// Sequences over a 64-token vocabulary; class 1 iff token 7 occurs. Tokens per position get
 /// tag `id % 3` (token task), with the second half of each row ignored (-100).
-fn rows(n: usize, seed: u64, tokens: bool) -> Vec<Encoded> {
+pub(crate) fn rows(n: usize, seed: u64, tokens: bool) -> Vec<Encoded> {
     let mut rng = ft_data::rng::PyRandom::new(seed);
     (0..n)
         .map(|i| {
@@ -58,12 +58,12 @@ fn tiny_config(dropout: f64) -> BertConfig {
     c
 }
 
-struct Setup {
-    vs: VarStore,
-    task: TextTask,
+pub(crate) struct Setup {
+    pub(crate) vs: VarStore,
+    pub(crate) task: TextTask,
 }
 
-fn setup(tokens: bool, dropout: f64) -> Setup {
+pub(crate) fn setup(tokens: bool, dropout: f64) -> Setup {
     tch::manual_seed(0);
     let vs = VarStore::new(tch::Device::Cpu);
     let kind = if tokens {
@@ -82,20 +82,20 @@ fn setup(tokens: bool, dropout: f64) -> Setup {
     Setup { vs, task }
 }
 
-fn loader(data: &Arc<Vec<Encoded>>, sampler: Sampler, bs: usize) -> Loader {
+pub(crate) fn loader(data: &Arc<Vec<Encoded>>, sampler: Sampler, bs: usize) -> Loader {
     Loader::new(data.clone(), sampler, Collator::new(0), bs)
         .unwrap()
         .seed(42)
 }
 
-fn weights(vs: &VarStore) -> BTreeMap<String, Tensor> {
+pub(crate) fn weights(vs: &VarStore) -> BTreeMap<String, Tensor> {
     vs.variables()
         .into_iter()
         .map(|(k, v)| (k, v.detach().copy()))
         .collect()
 }
 
-fn args(dir: &std::path::Path) -> TrainingArgs {
+pub(crate) fn args(dir: &std::path::Path) -> TrainingArgs {
     TrainingArgs {
         output_dir: dir.to_path_buf(),
         learning_rate: 1e-3,
