@@ -75,7 +75,10 @@ fn d_label() -> String {
 /// Tokens per example when `max_length` is not given (capped at the model's positions).
 pub const DEFAULT_MAX_LENGTH: usize = 128;
 
-/// Where the examples come from and how they are split and tokenized.
+/// Where the examples come from and how they are split and tokenized: every key of every kind,
+/// which is what the jobs read. A config a user wrote is read through the section of its kind
+/// ([`DataConfig::for_task`], called by [`RunConfig::from_value`]), which refuses the keys of
+/// other kinds; the keys a kind does not take stay at their defaults here.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct DataConfig {
@@ -173,6 +176,151 @@ pub struct DataConfig {
     pub bpe_vocab_size: Option<usize>,
 }
 
+impl DataConfig {
+    /// The data section of a `task` run from JSON, read into that kind's own section type: a
+    /// key the kind does not take is refused, naming it and listing the keys it does take, so
+    /// `classes` in a seq-cls run or `text_column` in an image run is an error, not ignored.
+    pub fn for_task(task: TaskKind, value: serde_json::Value) -> Result<DataConfig, String> {
+        let read = |e: String| {
+            let e = e.strip_prefix("data.").unwrap_or(&e).to_string();
+            format!("data.{e} (the data keys of {task} runs)")
+        };
+        let value = match value {
+            serde_json::Value::Object(map) => serde_json::Value::Object(
+                // `null` is a key left out (what run files of older versions hold).
+                map.into_iter().filter(|(_, v)| !v.is_null()).collect(),
+            ),
+            other => other,
+        };
+        Ok(match task {
+            TaskKind::SeqCls | TaskKind::TokenCls | TaskKind::Regression => {
+                ft_train::keyed::from_value::<TextData>(value)
+                    .map_err(read)?
+                    .into()
+            }
+            TaskKind::ImageCls => ft_train::keyed::from_value::<ImageData>(value)
+                .map_err(read)?
+                .into(),
+            TaskKind::Vae => ft_train::keyed::from_value::<VaeData>(value)
+                .map_err(read)?
+                .into(),
+            TaskKind::CausalLm => ft_train::keyed::from_value::<LmData>(value)
+                .map_err(read)?
+                .into(),
+        })
+    }
+}
+
+/// One kind's data section: the keys every kind takes (where the data is and how it is split)
+/// and that kind's own, with `deny_unknown_fields` (which `#[serde(flatten)]` would defeat).
+/// Read by [`DataConfig::for_task`] and turned into the [`DataConfig`] the jobs use, where the
+/// keys of other kinds keep their defaults. The keys are documented on [`DataConfig`].
+macro_rules! data_section {
+    ($(#[$doc:meta])* $name:ident { $($field:ident: $ty:ty $(= $default:literal)?),* $(,)? }) => {
+        $(#[$doc])*
+        #[derive(Deserialize)]
+        #[serde(deny_unknown_fields)]
+        struct $name {
+            #[serde(default)]
+            dataset: Option<String>,
+            train_file: PathBuf,
+            #[serde(default)]
+            validation_file: Option<PathBuf>,
+            #[serde(default)]
+            test_file: Option<PathBuf>,
+            #[serde(default)]
+            format: Option<DataFormat>,
+            #[serde(default)]
+            split_seed: Option<u64>,
+            #[serde(default)]
+            train_size: Option<usize>,
+            #[serde(default)]
+            validation_size: Option<usize>,
+            #[serde(default)]
+            test_size: Option<usize>,
+            #[serde(default)]
+            validation_fraction: Option<f64>,
+            #[serde(default)]
+            test_fraction: Option<f64>,
+            $(
+                #[serde(default $(= $default)?)]
+                $field: $ty,
+            )*
+        }
+
+        impl From<$name> for DataConfig {
+            fn from(s: $name) -> DataConfig {
+                DataConfig {
+                    dataset: s.dataset,
+                    validation_file: s.validation_file,
+                    test_file: s.test_file,
+                    format: s.format,
+                    split_seed: s.split_seed,
+                    train_size: s.train_size,
+                    validation_size: s.validation_size,
+                    test_size: s.test_size,
+                    validation_fraction: s.validation_fraction,
+                    test_fraction: s.test_fraction,
+                    $($field: s.$field,)*
+                    ..DataConfig::new(s.train_file)
+                }
+            }
+        }
+    };
+}
+
+data_section! {
+    /// seq-cls, token-cls and regression: columns, labels and tokenization.
+    TextData {
+        text_column: String = "d_text",
+        text_pair_column: Option<String>,
+        label_column: String = "d_label",
+        label_map: Option<String>,
+        max_length: Option<usize>,
+    }
+}
+
+data_section! {
+    /// image-cls: label files, classes, image size and transforms, bad images, the feature cache.
+    ImageData {
+        labels_file: Option<PathBuf>,
+        validation_labels_file: Option<PathBuf>,
+        test_labels_file: Option<PathBuf>,
+        classes: Option<Vec<String>>,
+        test_classes: Option<Vec<String>>,
+        image_size: Option<usize>,
+        train_transforms: Option<serde_json::Value>,
+        eval_transforms: Option<serde_json::Value>,
+        skip_bad_images: bool,
+        feature_cache: Option<bool>,
+        cache_views: Option<usize>,
+    }
+}
+
+data_section! {
+    /// vae: label files and classes (to choose the images), one transform pipeline.
+    VaeData {
+        labels_file: Option<PathBuf>,
+        validation_labels_file: Option<PathBuf>,
+        test_labels_file: Option<PathBuf>,
+        classes: Option<Vec<String>>,
+        test_classes: Option<Vec<String>>,
+        train_transforms: Option<serde_json::Value>,
+    }
+}
+
+data_section! {
+    /// causal-lm: columns, labels, the block length, the held-out documents, the BPE size.
+    LmData {
+        text_column: String = "d_text",
+        label_column: String = "d_label",
+        label_map: Option<String>,
+        max_length: Option<usize>,
+        held_out_label: Option<String>,
+        bpe_vocab_size: Option<usize>,
+    }
+}
+
 /// A whole run: `ft train --config run.json` reads this; recipes are these too.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -219,7 +367,13 @@ impl RunConfig {
     /// (`training.optim`, `data.format`) and, for a choice, lists the names allowed; then
     /// [`RunConfig::validate`].
     pub fn from_value(value: serde_json::Value) -> Result<RunConfig, String> {
-        let config: RunConfig = ft_train::keyed::from_value(value)?;
+        // The kind first: it decides which keys the data section may hold.
+        let task = value.get("task").cloned();
+        let data = value.get("data").cloned();
+        let mut config: RunConfig = ft_train::keyed::from_value(value)?;
+        if let (Some(_), Some(data)) = (task, data) {
+            config.data = DataConfig::for_task(config.task, data)?;
+        }
         config.validate()?;
         Ok(config)
     }
@@ -259,6 +413,41 @@ impl std::fmt::Display for TaskKind {
 }
 
 impl DataConfig {
+    /// A data section with only `train_file` set and every other key at its default.
+    pub fn new(train_file: PathBuf) -> DataConfig {
+        DataConfig {
+            dataset: None,
+            train_file,
+            validation_file: None,
+            test_file: None,
+            format: None,
+            text_column: d_text(),
+            text_pair_column: None,
+            label_column: d_label(),
+            label_map: None,
+            split_seed: None,
+            train_size: None,
+            validation_size: None,
+            test_size: None,
+            validation_fraction: None,
+            test_fraction: None,
+            max_length: None,
+            labels_file: None,
+            validation_labels_file: None,
+            test_labels_file: None,
+            classes: None,
+            image_size: None,
+            train_transforms: None,
+            eval_transforms: None,
+            skip_bad_images: false,
+            feature_cache: None,
+            cache_views: None,
+            test_classes: None,
+            held_out_label: None,
+            bpe_vocab_size: None,
+        }
+    }
+
     /// The data options of a `task` run, checked without reading any file: fractions in range
     /// and leaving rows to train on, sizes and lengths of at least 1, known formats, a label
     /// map that parses, and validation data whenever `training` evaluates.
@@ -536,6 +725,67 @@ mod tests {
         c.training.max_steps = Some(0);
         assert!(refused(&c).contains("max_steps must be at least 1"));
         config(TaskKind::SeqCls, json!({})).validate().unwrap();
+    }
+
+    #[test]
+    fn each_kind_reads_only_its_own_data_keys() {
+        use serde_json::json;
+        for (task, key, value) in [
+            (TaskKind::SeqCls, "classes", json!(["a"])),
+            (TaskKind::TokenCls, "image_size", json!(32)),
+            (TaskKind::ImageCls, "text_column", json!("review")),
+            (TaskKind::ImageCls, "max_length", json!(64)),
+            (TaskKind::Vae, "feature_cache", json!(true)),
+            (TaskKind::CausalLm, "skip_bad_images", json!(true)),
+            (TaskKind::Regression, "bpe_vocab_size", json!(500)),
+        ] {
+            let e = refused_data(task, json!({ key: value }));
+            assert!(
+                e.starts_with(&format!("data."))
+                    && e.contains(&format!("unknown field `{key}`"))
+                    && e.contains("expected one of")
+                    && e.contains(&format!("the data keys of {task} runs")),
+                "{task} {key}: {e}"
+            );
+        }
+        // Each kind's own keys, with `null` read as left out (older run files hold nulls).
+        for (task, data) in [
+            (
+                TaskKind::SeqCls,
+                json!({"text_column": "t", "label_map": "a=b", "max_length": 64}),
+            ),
+            (
+                TaskKind::ImageCls,
+                json!({"classes": ["a", "b"], "skip_bad_images": true, "cache_views": 2}),
+            ),
+            (
+                TaskKind::Vae,
+                json!({"classes": ["a"], "train_transforms": [{"to_tensor": {}}]}),
+            ),
+            (
+                TaskKind::CausalLm,
+                json!({"held_out_label": "x", "test_size": 5, "bpe_vocab_size": 300}),
+            ),
+            (
+                TaskKind::SeqCls,
+                json!({"classes": null, "image_size": null}),
+            ),
+        ] {
+            let mut data = data;
+            data["train_file"] = "train.csv".into();
+            let value = json!({"task": task, "model": "m", "data": data.clone()});
+            let via_kind = RunConfig::from_value(value).unwrap_or_else(|e| panic!("{task}: {e}"));
+            // The kind's section and the union read the same values.
+            let data: serde_json::Map<String, serde_json::Value> = data
+                .as_object()
+                .unwrap()
+                .iter()
+                .filter(|(_, v)| !v.is_null())
+                .map(|(k, v)| (k.clone(), v.clone()))
+                .collect();
+            let union: DataConfig = serde_json::from_value(data.into()).unwrap();
+            assert_eq!(via_kind.data, union, "{task}");
+        }
     }
 
     #[test]
