@@ -741,7 +741,7 @@ mod tests {
         ] {
             let e = refused_data(task, json!({ key: value }));
             assert!(
-                e.starts_with(&format!("data."))
+                e.starts_with("data.")
                     && e.contains(&format!("unknown field `{key}`"))
                     && e.contains("expected one of")
                     && e.contains(&format!("the data keys of {task} runs")),

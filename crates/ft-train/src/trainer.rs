@@ -63,6 +63,12 @@ fn reseed(seed: u64, step: usize, micro: usize) {
     tch::manual_seed((x ^ (x >> 31)) as i64 & i64::MAX);
 }
 
+/// The callbacks' JSON state by name, and their parameters and tensors as `<callback>.<name>`.
+type SavedCallbacks = (
+    std::collections::BTreeMap<String, serde_json::Value>,
+    Vec<(String, Tensor)>,
+);
+
 /// The callbacks of one `fit`, with the messages they and the loop queue for them.
 struct Callbacks<'a, 'm> {
     list: Vec<Box<dyn Callback + 'a>>,
@@ -112,12 +118,7 @@ impl Callbacks<'_, '_> {
 
     /// What a checkpoint keeps of the callbacks: JSON by name, and their parameters and tensor
     /// state as `<callback>.<name>`.
-    fn save_state(
-        &self,
-    ) -> Result<(
-        std::collections::BTreeMap<String, serde_json::Value>,
-        Vec<(String, Tensor)>,
-    )> {
+    fn save_state(&self) -> Result<SavedCallbacks> {
         let mut json = std::collections::BTreeMap::new();
         let mut tensors = Vec::new();
         for cb in &self.list {
@@ -499,7 +500,7 @@ impl<'a> Trainer<'a> {
                         let ctx = ctx!(&state, epoch);
                         for cb in cbs.list.iter_mut() {
                             if let Some(term) = cb.micro_batch_loss(&ctx, &mb)? {
-                                total = total + term;
+                                total += term;
                             }
                         }
                         Ok((total, loss.count))
