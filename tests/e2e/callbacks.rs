@@ -2,7 +2,7 @@
 //! features and on batches of a second loader, owns a parameter that the optimizer trains and
 //! checkpoints keep, keeps state that a resume restores bitwise, and steers the loop (evaluate,
 //! save, stop) through `Control`.
-use crate::train_loop::{args, loader, rows, setup, weights};
+use crate::train_loop::{args, copy_checkpoint, loader, rows, setup, weights};
 use anyhow::Result;
 use ft_data::Sampler;
 use ft_train::callback::{Callback, CallbackState, Context, Control, MicroBatch, StepInfo};
@@ -162,15 +162,7 @@ fn a_resumed_run_restores_callback_state_parameters_and_the_second_loader_bitwis
     let straight = tempfile::tempdir().unwrap();
     let full = run_with_probe(straight.path(), false);
     let interrupted = tempfile::tempdir().unwrap();
-    let (src, dst) = (
-        straight.path().join("checkpoint-4"),
-        interrupted.path().join("checkpoint-4"),
-    );
-    std::fs::create_dir_all(&dst).unwrap();
-    for entry in std::fs::read_dir(&src).unwrap() {
-        let entry = entry.unwrap();
-        std::fs::copy(entry.path(), dst.join(entry.file_name())).unwrap();
-    }
+    copy_checkpoint(straight.path(), interrupted.path(), "checkpoint-4");
     let resumed = run_with_probe(interrupted.path(), true);
     assert!(full.w.equal(&resumed.w), "the callback's parameter differs");
     assert_eq!(

@@ -95,6 +95,17 @@ pub(crate) fn weights(vs: &VarStore) -> BTreeMap<String, Tensor> {
         .collect()
 }
 
+/// Copies the checkpoint `name` of the run in `from` into `to`: `to` is then the output
+/// directory of a run interrupted right after that checkpoint.
+pub(crate) fn copy_checkpoint(from: &std::path::Path, to: &std::path::Path, name: &str) {
+    let (src, dst) = (from.join(name), to.join(name));
+    std::fs::create_dir_all(&dst).unwrap();
+    for entry in std::fs::read_dir(&src).unwrap() {
+        let entry = entry.unwrap();
+        std::fs::copy(entry.path(), dst.join(entry.file_name())).unwrap();
+    }
+}
+
 pub(crate) fn args(dir: &std::path::Path) -> TrainingArgs {
     TrainingArgs {
         output_dir: dir.to_path_buf(),
@@ -170,13 +181,7 @@ fn resuming_from_a_checkpoint_gives_bitwise_the_same_weights() {
     // An interrupted run is one whose output directory holds only what was saved before the
     // interruption: checkpoint-4 (mid-epoch, mid-schedule, half-way through dropout draws).
     let interrupted = tempfile::tempdir().unwrap();
-    let src = straight.path().join("checkpoint-4");
-    let dst = interrupted.path().join("checkpoint-4");
-    std::fs::create_dir_all(&dst).unwrap();
-    for entry in std::fs::read_dir(&src).unwrap() {
-        let entry = entry.unwrap();
-        std::fs::copy(entry.path(), dst.join(entry.file_name())).unwrap();
-    }
+    copy_checkpoint(straight.path(), interrupted.path(), "checkpoint-4");
     let resumed = run(interrupted.path(), true);
     let mut compared = 0;
     for (name, w) in &full {

@@ -103,6 +103,14 @@ pub struct Prepared<T: Task> {
     pub comparison: Option<Comparison>,
 }
 
+/// Where a run's starting model came from, for `run.json`: the directory of its weights, or the
+/// run itself for a model built from scratch.
+pub fn start_source(weights: Option<&std::path::Path>, output_dir: &std::path::Path) -> PathBuf {
+    weights
+        .and_then(std::path::Path::parent)
+        .map_or_else(|| output_dir.to_path_buf(), std::path::Path::to_path_buf)
+}
+
 /// One kind of work. See the module docs.
 pub trait Job {
     type Task: Task;

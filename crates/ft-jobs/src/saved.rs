@@ -3,9 +3,11 @@
 //! say in one line that a run of this kind does not support the verb.
 use crate::TaskKind;
 use anyhow::{anyhow, bail, Context, Result};
+use ft_data::Loader;
 use ft_models::gpt2::GenerateOptions;
-use ft_train::EvalResult;
+use ft_train::{EvalResult, Task, TrainingArgs};
 use std::path::{Path, PathBuf};
+use tch::nn::VarStore;
 
 /// What `ft predict` reads for a run: texts (one per line) or image files and folders.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -89,6 +91,22 @@ pub trait SavedJob {
 }
 
 /// Opens the run in `dir`, whatever its kind.
+/// Evaluates a saved run's model on `loader` with the run's own arguments, as training did.
+pub(crate) fn evaluate_with(
+    task: &dyn Task,
+    vs: &VarStore,
+    config: &crate::RunConfig,
+    dir: &Path,
+    loader: &Loader,
+) -> Result<EvalResult> {
+    let args = TrainingArgs {
+        output_dir: dir.to_path_buf(),
+        quiet: true,
+        ..config.training.clone()
+    };
+    ft_train::Trainer::new(args, task, vs)?.evaluate(loader)
+}
+
 pub fn open(dir: &Path, device: tch::Device) -> Result<Box<dyn SavedJob>> {
     Ok(match run_kind(dir)? {
         TaskKind::SeqCls | TaskKind::TokenCls | TaskKind::Regression => {

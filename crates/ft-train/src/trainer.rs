@@ -668,25 +668,25 @@ impl<'a> Trainer<'a> {
                         IntervalStrategy::Epoch => epoch_end,
                         IntervalStrategy::No => false,
                     };
-                if save_now {
-                    self.save_checkpoint(
-                        &out,
-                        &state,
-                        optimizer.as_ref(),
-                        &mut cbs,
-                        ctx!(&state, epoch),
-                    )?;
-                }
-                window.0 += paused.elapsed();
-                if let Some(signal) = crate::interrupt::requested() {
-                    if !save_now {
+                macro_rules! save {
+                    () => {
                         self.save_checkpoint(
                             &out,
                             &state,
                             optimizer.as_ref(),
                             &mut cbs,
                             ctx!(&state, epoch),
-                        )?;
+                        )?
+                    };
+                }
+                if save_now {
+                    save!();
+                }
+                window.0 += paused.elapsed();
+                if let Some(signal) = crate::interrupt::requested() {
+                    // A signal during training leaves a checkpoint of the step it finished.
+                    if !save_now {
+                        save!();
                     }
                     return Err(crate::interrupt::Interrupted {
                         step: state.global_step,

@@ -11,7 +11,7 @@ use ft_data::{Loader, Sampler};
 use ft_models::vision::{VisionConfig, VisionModel};
 use ft_models::GroupModes;
 use ft_optim::loss::LossOptions;
-use ft_train::{EvalResult, Trainer, TrainingArgs};
+use ft_train::EvalResult;
 use rayon::prelude::*;
 use serde::Serialize;
 use std::collections::BTreeMap;
@@ -99,12 +99,7 @@ impl SavedImageRun {
             Sampler::Sequential,
             self.config.training.per_device_eval_batch_size,
         )?;
-        let args = TrainingArgs {
-            output_dir: self.dir.clone(),
-            quiet: true,
-            ..self.config.training.clone()
-        };
-        Trainer::new(args, &self.task, &self.vs)?.evaluate(&loader)
+        crate::saved::evaluate_with(&self.task, &self.vs, &self.config, &self.dir, &loader)
     }
 
     /// Class probabilities for image files; a folder stands for every image under it.

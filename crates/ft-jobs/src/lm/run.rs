@@ -261,11 +261,7 @@ impl Job for LmJob {
                 test: test_loader,
             },
             resolved: config.clone(),
-            // Provenance: the weights' directory, or the run itself for a scratch start.
-            source: weights
-                .as_deref()
-                .and_then(Path::parent)
-                .map_or(out, Path::to_path_buf),
+            source: crate::job::start_source(weights.as_deref(), &out),
             labels: None,
             load_report: None,
             comparison: Some(Comparison {

@@ -10,7 +10,7 @@ use ft_data::{Example, LabelMap, Loader, Sampler, Target, TextInput};
 use ft_models::bert::{BertConfig, BertForTask};
 use ft_models::GroupModes;
 use ft_optim::loss::LossOptions;
-use ft_train::{EvalResult, TensorBatch, TrainingArgs};
+use ft_train::{EvalResult, TensorBatch};
 use serde::Serialize;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -125,11 +125,7 @@ impl SavedRun {
         let labels = self.label_map()?;
         // Metrics do not depend on row order: batch rows of similar length.
         let loader = self.loader(&examples, labels.as_ref(), Sampler::ByLength)?;
-        let args = TrainingArgs {
-            output_dir: self.dir.clone(),
-            ..self.config.training.clone()
-        };
-        ft_train::Trainer::new(args, &self.task, &self.vs)?.evaluate(&loader)
+        crate::saved::evaluate_with(&self.task, &self.vs, &self.config, &self.dir, &loader)
     }
 
     /// Predicts for raw texts (NER: words split on whitespace).

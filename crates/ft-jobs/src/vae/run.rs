@@ -15,7 +15,7 @@ use ft_data::vision::{ImageDataset, ImageSource, Transform};
 use ft_data::{BatchContext, BatchSource, Loader, Sampler};
 use ft_models::vae::{ConvVae, VaeConfig};
 use ft_train::Callback;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::Arc;
 use tch::Tensor;
 
@@ -153,11 +153,7 @@ impl Job for VaeJob {
                 test: test_loader,
             },
             resolved: config.clone(),
-            // Provenance: the weights' directory, or the run itself for a scratch start.
-            source: weights
-                .as_deref()
-                .and_then(Path::parent)
-                .map_or_else(|| out.clone(), Path::to_path_buf),
+            source: crate::job::start_source(weights.as_deref(), out),
             labels: None,
             load_report: None,
             comparison: Some(Comparison {

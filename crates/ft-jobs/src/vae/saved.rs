@@ -7,7 +7,6 @@ use anyhow::{bail, Result};
 use ft_data::vision::ImageSource;
 use ft_data::{Loader, Sampler};
 use ft_models::vae::{ConvVae, VaeConfig};
-use ft_train::{Trainer, TrainingArgs};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use tch::nn::VarStore;
@@ -69,12 +68,8 @@ impl SavedJob for SavedVae {
             Sampler::Sequential,
             self.config.training.per_device_eval_batch_size,
         )?;
-        let args = TrainingArgs {
-            output_dir: self.dir.clone(),
-            quiet: true,
-            ..self.config.training.clone()
-        };
-        let result = Trainer::new(args, &self.task, &self.vs)?.evaluate(&loader)?;
+        let result =
+            crate::saved::evaluate_with(&self.task, &self.vs, &self.config, &self.dir, &loader)?;
         Ok(Evaluated {
             result,
             labels: Vec::new(),
