@@ -36,6 +36,32 @@ fn table(run: &Path) -> Vec<(String, f64)> {
         .collect()
 }
 
+/// `ft <verb>` on `run` fails with one line: "<run> is a `<kind>` run: `ft <verb>` needs …".
+fn refused_in_one_line(run: &Path, verb: &str, kind: &str) {
+    let mut args = vec![verb, "--model", run.to_str().unwrap(), "--device", "cpu"];
+    if verb == "generate" {
+        args.extend(["--prompt", "hello"]);
+    }
+    let out = ft(&args);
+    assert!(!out.status.success(), "ft {verb} on a {kind} run succeeded");
+    let err = String::from_utf8_lossy(&out.stderr);
+    let want = format!("{} is a `{kind}` run: `ft {verb}` needs", run.display());
+    assert!(err.contains(&want), "{err}");
+    assert_eq!(err.trim().lines().count(), 1, "{err}");
+}
+
+/// `ft eval` on a saved generative run: its held-out number, recomputed from the saved model.
+fn evaluates(run: &Path, metric: &str) {
+    let stdout = ok(ft(&[
+        "eval",
+        "--model",
+        run.to_str().unwrap(),
+        "--device",
+        "cpu",
+    ]));
+    assert!(stdout.contains(metric), "{stdout}");
+}
+
 #[test]
 fn vae_pretrain_then_finetune_reports_the_held_out_elbo_and_writes_grids() {
     let tmp = tempfile::tempdir().unwrap();
@@ -100,6 +126,10 @@ fn vae_pretrain_then_finetune_reports_the_held_out_elbo_and_writes_grids() {
     ] {
         assert!(fine.join(grid).is_file(), "missing {grid}");
     }
+    // The verbs of a saved VAE run: eval works, the others say why not in one line.
+    evaluates(&fine, "elbo");
+    refused_in_one_line(&fine, "predict", "vae");
+    refused_in_one_line(&fine, "generate", "vae");
 }
 
 #[test]
@@ -180,6 +210,9 @@ fn lm_pretrain_finetune_and_generate() {
     assert!(!out.status.success());
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("64"), "{err}");
+    // The other verbs of a saved LM run.
+    evaluates(&fine, "perplexity");
+    refused_in_one_line(&fine, "predict", "causal-lm");
 }
 
 #[test]

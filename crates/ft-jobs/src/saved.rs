@@ -90,7 +90,6 @@ pub trait SavedJob {
     }
 }
 
-/// Opens the run in `dir`, whatever its kind.
 /// Evaluates a saved run's model on `loader` with the run's own arguments, as training did.
 pub(crate) fn evaluate_with(
     task: &dyn Task,
@@ -107,6 +106,7 @@ pub(crate) fn evaluate_with(
     ft_train::Trainer::new(args, task, vs)?.evaluate(loader)
 }
 
+/// Opens the run in `dir`, whatever its kind.
 pub fn open(dir: &Path, device: tch::Device) -> Result<Box<dyn SavedJob>> {
     Ok(match run_kind(dir)? {
         TaskKind::SeqCls | TaskKind::TokenCls | TaskKind::Regression => {
