@@ -10,6 +10,7 @@
 use crate::config::RunConfig;
 use anyhow::Result;
 use ft_data::Loader;
+use ft_models::Pretrained;
 use ft_train::reporter::Reporter;
 use ft_train::Callback;
 use ft_train::{EvalResult, Task, TrainOutcome};
@@ -109,6 +110,25 @@ pub fn start_source(weights: Option<&std::path::Path>, output_dir: &std::path::P
     weights
         .and_then(std::path::Path::parent)
         .map_or_else(|| output_dir.to_path_buf(), std::path::Path::to_path_buf)
+}
+
+/// A model without a task head (GPT-2, the VAE) on `vs`: the complete model whose weights are
+/// `weights` (`<dir>/model.safetensors`; every tensor must load, none stays fresh), or freshly
+/// initialised from `config` when there are none (a start from scratch).
+pub fn whole_model<M: Pretrained<Head = ()>>(
+    vs: &VarStore,
+    config: &M::Config,
+    weights: Option<&std::path::Path>,
+) -> Result<M> {
+    Ok(match weights {
+        Some(w) => {
+            let dir = w.parent().unwrap_or(std::path::Path::new("."));
+            let (model, report) = M::start_fine_tuning(vs, dir, config, ())?;
+            report.require_complete(w)?;
+            model
+        }
+        None => M::build(&vs.root(), config, ())?,
+    })
 }
 
 /// One kind of work. See the module docs.

@@ -12,6 +12,7 @@ use anyhow::{bail, Result};
 use ft_data::vision::{ImageDataset, ImageSource, Transform};
 use ft_data::{BatchSource, Loader, Sampler};
 use ft_models::vision::VisionModel;
+use ft_models::Pretrained;
 use ft_optim::loss::LossOptions;
 use ft_train::task::Task as _;
 use std::path::PathBuf;
@@ -86,15 +87,19 @@ impl Job for ImageJob {
         ));
 
         let vs = ctx.var_store();
-        let model = VisionModel::new(&vs.root(), &with_classes(&start.config, &labels))?;
-        let load_report = match &start.weights {
-            Some(w) => Some(model.load_pretrained(&vs, w)?.to_string()),
+        let model_config = with_classes(&start.config, &labels);
+        let (model, load_report) = match &start.weights {
+            Some(_) => {
+                let (model, report) =
+                    VisionModel::start_fine_tuning(&vs, &start.dir, &model_config, ())?;
+                (model, Some(report.to_string()))
+            }
             None => {
                 ctx.say(&format!(
                     "weights: none in {}: training from a random initialisation",
                     start.dir.display()
                 ));
-                None
+                (VisionModel::new(&vs.root(), &model_config)?, None)
             }
         };
         let (train_tf, eval_tf) = transforms(&config.data, &model)?;

@@ -8,8 +8,9 @@ use crate::saved::{Evaluated, InputKind, PredictInputs, SavedJob};
 use anyhow::{bail, Context, Result};
 use ft_data::vision::{ImageDataset, ImageSource, Pixels, Transform, IMAGE_EXTENSIONS};
 use ft_data::{Loader, Sampler};
-use ft_models::vision::{VisionConfig, VisionModel};
+use ft_models::vision::VisionModel;
 use ft_models::GroupModes;
+use ft_models::Pretrained;
 use ft_optim::loss::LossOptions;
 use ft_train::EvalResult;
 use rayon::prelude::*;
@@ -50,14 +51,9 @@ impl SavedImageRun {
     pub fn open(dir: &Path, device: tch::Device) -> Result<SavedImageRun> {
         crate::saved::require_kind(dir, &[TaskKind::ImageCls], "an image-cls run")?;
         let config = crate::run_files::read_run_config(dir)?;
-        let vision_config = VisionConfig::from_dir(dir)?;
-        let labels = vision_config.labels().unwrap_or_default();
         let vs = VarStore::new(device);
-        let model = VisionModel::new(&vs.root(), &vision_config)?;
-        let weights = dir.join("model.safetensors");
-        model
-            .load_pretrained(&vs, &weights)?
-            .require_complete(&weights)?;
+        let (model, _) = VisionModel::open_saved(&vs, dir)?;
+        let labels = model.config().labels().unwrap_or_default();
         let (_, eval_transform) = transforms(&config.data, &model)?;
         let task = ImageTask::new(model, labels.clone(), LossOptions::default());
         Ok(SavedImageRun {

@@ -6,6 +6,7 @@ use crate::saved::{Evaluated, SavedJob};
 use anyhow::{bail, Context, Result};
 use ft_data::text::Tokenizer;
 use ft_models::gpt2::{generate, GenerateOptions, Gpt2LMHeadModel};
+use ft_models::Pretrained;
 use ft_train::TrainingArgs;
 use std::path::{Path, PathBuf};
 
@@ -97,20 +98,16 @@ impl Generator {
             .exists()
             .then(|| crate::run_files::read_run_config(dir))
             .transpose()?;
-        let gpt2 = ft_models::gpt2::Gpt2Config::from_dir(dir)?;
         let tokenizer = Tokenizer::from_dir(dir)?;
         let vs = tch::nn::VarStore::new(device);
-        let model = Gpt2LMHeadModel::new(&vs.root(), &gpt2)?;
-        let weights = dir.join("model.safetensors");
-        model
-            .load_pretrained(&vs, &weights)?
-            .require_complete(&weights)?;
+        let (model, _) = Gpt2LMHeadModel::open_saved(&vs, dir)?;
+        let n_positions = model.config.n_positions;
         Ok(Generator {
             dir: dir.to_path_buf(),
             task: LmTask::new(model),
             tokenizer,
             config,
-            n_positions: gpt2.n_positions,
+            n_positions,
             vs,
         })
     }

@@ -191,10 +191,7 @@ fn start(
 
 fn build(ctx: &JobContext, cfg: &Gpt2Config, weights: Option<&Path>) -> Result<Model<LmTask>> {
     let vs = ctx.var_store();
-    let model = Gpt2LMHeadModel::new(&vs.root(), cfg)?;
-    if let Some(w) = weights {
-        model.load_pretrained(&vs, w)?.require_complete(w)?;
-    }
+    let model: Gpt2LMHeadModel = crate::job::whole_model(&vs, cfg, weights)?;
     Ok(Model {
         vs,
         task: LmTask::new(model),

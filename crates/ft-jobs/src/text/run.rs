@@ -10,6 +10,7 @@ use anyhow::{bail, Context, Result};
 use ft_data::text::{EncodeOptions, Tokenizer};
 use ft_data::{Example, LabelMap, Loader, Sampler};
 use ft_models::bert::{BertConfig, BertForTask, BertTask};
+use ft_models::Pretrained;
 use ft_optim::loss::{balanced_class_weights, LossOptions};
 use ft_train::task::Task as _;
 use std::path::PathBuf;
@@ -177,13 +178,12 @@ impl Job for TextJob {
         if !label_names.is_empty() {
             bert_config.set_labels(&label_names);
         }
-        let model = BertForTask::new(
-            &vs.root(),
+        let (model, report) = BertForTask::start_fine_tuning(
+            &vs,
+            &model_dir,
             &bert_config,
             bert_task(config.task, label_names.len())?,
         )?;
-        let weights = model_dir.join("model.safetensors");
-        let report = model.load_pretrained(&vs, &weights)?;
 
         let class_weights = match (&args.class_weights, &labels) {
             (Some(ft_optim::loss::ClassWeights::Auto), Some(_)) => Some(balanced_class_weights(

@@ -7,8 +7,9 @@ use crate::text::task::TextTask;
 use anyhow::{bail, Context, Result};
 use ft_data::text::{EncodeOptions, Tokenizer};
 use ft_data::{Example, LabelMap, Loader, Sampler, Target, TextInput};
-use ft_models::bert::{BertConfig, BertForTask};
+use ft_models::bert::BertForTask;
 use ft_models::GroupModes;
+use ft_models::Pretrained;
 use ft_optim::loss::LossOptions;
 use ft_train::{EvalResult, TensorBatch};
 use serde::Serialize;
@@ -56,15 +57,10 @@ impl SavedRun {
             "a text run (seq-cls, token-cls or regression)",
         )?;
         let config = crate::run_files::read_run_config(dir)?;
-        let bert_config = BertConfig::from_dir(dir)?;
-        let labels = bert_config.labels().unwrap_or_default();
-        let task_kind = crate::text::run::bert_task(config.task, labels.len())?;
         let vs = VarStore::new(device);
-        let model = BertForTask::new(&vs.root(), &bert_config, task_kind)?;
-        let weights = dir.join("model.safetensors");
-        model
-            .load_pretrained(&vs, &weights)?
-            .require_complete(&weights)?;
+        // The head comes from the saved config.json, as transformers reads it.
+        let (model, _) = BertForTask::open_saved(&vs, dir)?;
+        let labels = model.config.labels().unwrap_or_default();
         let labels = if config.task == TaskKind::Regression {
             Vec::new()
         } else {

@@ -55,10 +55,7 @@ fn build(
     grids: Option<GridSettings>,
 ) -> Result<Model<VaeTask>> {
     let vs = ctx.var_store();
-    let model = ConvVae::new(&vs.root(), vae)?;
-    if let Some(w) = weights {
-        model.load_pretrained(&vs, w)?.require_complete(w)?;
-    }
+    let model: ConvVae = crate::job::whole_model(&vs, vae, weights.map(PathBuf::as_path))?;
     let mut task = VaeTask::new(model);
     if let Some(g) = grids {
         task = task.with_grids(g);

@@ -6,7 +6,8 @@ use crate::vae::task::VaeTask;
 use anyhow::{bail, Result};
 use ft_data::vision::ImageSource;
 use ft_data::{Loader, Sampler};
-use ft_models::vae::{ConvVae, VaeConfig};
+use ft_models::vae::ConvVae;
+use ft_models::Pretrained;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use tch::nn::VarStore;
@@ -23,13 +24,8 @@ impl SavedVae {
     pub fn open(dir: &Path, device: tch::Device) -> Result<SavedVae> {
         crate::saved::require_kind(dir, &[TaskKind::Vae], "a vae run")?;
         let config = crate::run_files::read_run_config(dir)?;
-        let vae = VaeConfig::from_dir(dir)?;
         let vs = VarStore::new(device);
-        let model = ConvVae::new(&vs.root(), &vae)?;
-        let weights = dir.join("model.safetensors");
-        model
-            .load_pretrained(&vs, &weights)?
-            .require_complete(&weights)?;
+        let (model, _) = ConvVae::open_saved(&vs, dir)?;
         Ok(SavedVae {
             dir: dir.to_path_buf(),
             config,
