@@ -9,8 +9,9 @@
 //! the loop itself plugs in as a [`Callback`].
 //!
 //! Output directory: `training_args.json`, `train_log.jsonl`, `checkpoint-<step>/`
-//! (`model.safetensors`, `config.json`, `optimizer.safetensors`, `trainer_state.json`), and the
-//! final model in the upstream layout.
+//! (`model.safetensors`, `config.json`, `optimizer.safetensors`, `trainer_state.json` with the
+//! callbacks' JSON state, and `callbacks.safetensors` when callbacks keep tensors or own
+//! parameters), and the final model in the upstream layout.
 pub mod amp;
 pub mod args;
 pub mod batch;
