@@ -25,6 +25,7 @@ pub mod interrupt;
 pub mod keyed;
 pub mod l2sp;
 pub mod log;
+pub mod numerics;
 pub mod optim_setup;
 pub mod progress;
 pub mod reporter;

@@ -225,6 +225,8 @@ impl<'a> Trainer<'a> {
         args.validate()
             .map_err(anyhow::Error::msg)
             .context("invalid training arguments")?;
+        // Exact resume needs the same numbers in every process, busy machine or not.
+        crate::numerics::pin_cpu_threads();
         let device = vs.device();
         Ok(Trainer {
             args,
