@@ -242,8 +242,6 @@ fn generate(cmd: &GenerateCmd) -> Result<()> {
 }
 
 fn main() -> ExitCode {
-    // Same numbers in every process, busy machine or not (exact resume needs it).
-    ft_train::numerics::pin_env();
     let cli = Cli::parse();
     let result = match &cli.command {
         Command::Train(cmd) => train(cmd),

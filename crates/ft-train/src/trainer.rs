@@ -5,17 +5,18 @@
 //! log and L2-SP are callbacks it adds itself from its arguments.
 use crate::args::{IntervalStrategy, TrainingArgs};
 use crate::batch::TensorBatch;
-use crate::callback::{Callback, CallbackState, Context, Control, Level, MicroBatch, StepInfo};
+use crate::callback::{Callback, Context, Control, Level, MicroBatch, StepInfo};
 use crate::checkpoint::{
     self, TrainerState, CALLBACKS_FILE, MODEL_FILE, OPTIMIZER_FILE, STATE_FILE,
 };
+use crate::dispatch::{Callbacks, Second};
 use crate::early_stopping::EarlyStopping;
 use crate::evaluation::EvalResult;
 use crate::optim_setup;
 use crate::reporter::Reporter;
 use crate::task::Task;
 use anyhow::{bail, Context as _, Result};
-use ft_data::{BatchIter, Loader};
+use ft_data::Loader;
 use ft_optim::groups::ParamGroup;
 use serde_json::json;
 use std::cell::RefCell;
@@ -63,170 +64,11 @@ fn reseed(seed: u64, step: usize, micro: usize) {
     tch::manual_seed((x ^ (x >> 31)) as i64 & i64::MAX);
 }
 
-/// The callbacks' JSON state by name, and their parameters and tensors as `<callback>.<name>`.
-type SavedCallbacks = (
-    std::collections::BTreeMap<String, serde_json::Value>,
-    Vec<(String, Tensor)>,
-);
-
-/// The callbacks of one `fit`, with the messages they and the loop queue for them.
-struct Callbacks<'a, 'm> {
-    list: Vec<Box<dyn Callback + 'a>>,
-    messages: &'m RefCell<Vec<(Level, String)>>,
-}
-
-impl Callbacks<'_, '_> {
-    /// Calls `event` on every callback in order, then hands the messages it queued to all.
-    fn each(&mut self, mut event: impl FnMut(&mut dyn Callback) -> Result<()>) -> Result<()> {
-        for cb in &mut self.list {
-            event(cb.as_mut())?;
-        }
-        self.flush();
-        Ok(())
-    }
-
-    fn flush(&mut self) {
-        let queued = std::mem::take(&mut *self.messages.borrow_mut());
-        for (level, text) in queued {
-            for cb in &mut self.list {
-                cb.on_message(level, &text);
-            }
-        }
-    }
-
-    /// Each callback's parameters as one optimizer group (`callback:<name>`), named
-    /// `<callback>.<parameter>`.
-    fn param_groups(&self, weight_decay: f64) -> Vec<ParamGroup> {
-        self.list
-            .iter()
-            .filter_map(|cb| {
-                let mut params: Vec<(String, Tensor)> = cb
-                    .parameters()
-                    .into_iter()
-                    .map(|(n, p)| (format!("{}.{n}", cb.name()), p))
-                    .collect();
-                params.sort_by(|a, b| a.0.cmp(&b.0));
-                (!params.is_empty()).then(|| ParamGroup {
-                    name: format!("callback:{}", cb.name()),
-                    params,
-                    lr_scale: 1.0,
-                    weight_decay,
-                })
-            })
-            .collect()
-    }
-
-    /// What a checkpoint keeps of the callbacks: JSON by name, and their parameters and tensor
-    /// state as `<callback>.<name>`.
-    fn save_state(&self) -> Result<SavedCallbacks> {
-        let mut json = std::collections::BTreeMap::new();
-        let mut tensors = Vec::new();
-        for cb in &self.list {
-            let name = cb.name();
-            for (n, p) in cb.parameters() {
-                tensors.push((format!("{name}.{n}"), p.detach().copy()));
-            }
-            if let Some(state) = cb.state()? {
-                json.insert(name.to_string(), state.json);
-                for (n, t) in state.tensors {
-                    tensors.push((format!("{name}.{n}"), t));
-                }
-            }
-        }
-        Ok((json, tensors))
-    }
-
-    /// Puts back what [`Callbacks::save_state`] saved in the checkpoint `dir`.
-    fn restore(&mut self, dir: &Path, state: &mut TrainerState) -> Result<()> {
-        let file = dir.join(CALLBACKS_FILE);
-        let mut tensors: Vec<(String, Tensor)> = if file.is_file() {
-            ft_models::st::read(&file)?
-        } else {
-            Vec::new()
-        };
-        for cb in &mut self.list {
-            let prefix = format!("{}.", cb.name());
-            let mut mine: Vec<(String, Tensor)> = Vec::new();
-            tensors.retain(|(n, t)| match n.strip_prefix(&prefix) {
-                Some(rest) => {
-                    mine.push((rest.to_string(), t.shallow_clone()));
-                    false
-                }
-                None => true,
-            });
-            for (n, p) in cb.parameters() {
-                let Some(i) = mine.iter().position(|(m, _)| *m == n) else {
-                    bail!(
-                        "{} has no `{prefix}{n}`, a parameter of the `{}` callback",
-                        file.display(),
-                        cb.name()
-                    );
-                };
-                let (_, saved) = mine.remove(i);
-                let mut p = p;
-                if p.size() != saved.size() {
-                    bail!(
-                        "{}: `{prefix}{n}` has shape {:?}, the callback's parameter {:?}",
-                        file.display(),
-                        saved.size(),
-                        p.size()
-                    );
-                }
-                tch::no_grad(|| p.copy_(&saved));
-            }
-            let json = state.callbacks.remove(cb.name());
-            if json.is_some() || !mine.is_empty() {
-                cb.load_state(CallbackState {
-                    json: json.unwrap_or_default(),
-                    tensors: mine,
-                })
-                .with_context(|| {
-                    format!(
-                        "restoring the `{}` callback from {}",
-                        cb.name(),
-                        dir.display()
-                    )
-                })?;
-            }
-        }
-        state.callbacks.clear();
-        Ok(())
-    }
-}
-
-/// The second training loader's batches, one per micro-batch, epoch after epoch.
-struct Second<'l> {
-    loader: &'l Loader,
-    epoch: usize,
-    done: usize,
-    iter: Option<BatchIter>,
-}
-
-impl<'l> Second<'l> {
-    fn next(&mut self, device: Device) -> Result<TensorBatch> {
-        for _ in 0..2 {
-            let iter = self
-                .iter
-                .get_or_insert_with(|| self.loader.epoch_from(self.epoch as u64, self.done));
-            if let Some(host) = iter.next() {
-                self.done += 1;
-                return TensorBatch::from_host(&host?, device);
-            }
-            self.iter = None;
-            self.epoch += 1;
-            self.done = 0;
-        }
-        bail!("the second training loader yields no batch")
-    }
-}
-
 impl<'a> Trainer<'a> {
     pub fn new(args: TrainingArgs, task: &'a dyn Task, vs: &'a VarStore) -> Result<Trainer<'a>> {
         args.validate()
             .map_err(anyhow::Error::msg)
             .context("invalid training arguments")?;
-        // Exact resume needs the same numbers in every process, busy machine or not.
-        crate::numerics::pin_cpu_threads();
         let device = vs.device();
         Ok(Trainer {
             args,
