@@ -230,7 +230,10 @@ fn parse_vae_config(bytes: &[u8], _: u64) -> bool {
 }
 
 fn parse_run_config(bytes: &[u8], _: u64) -> bool {
-    serde_json::from_slice::<ft_jobs::RunConfig>(bytes).is_ok()
+    // What `ft train --config` does: the kind's own data section, then every check that needs
+    // no file.
+    serde_json::from_slice::<serde_json::Value>(bytes)
+        .is_ok_and(|v| ft_jobs::RunConfig::from_value(v).is_ok())
 }
 
 fn parse_lock(bytes: &[u8], _: u64) -> bool {
