@@ -112,23 +112,19 @@ pub fn start_source(weights: Option<&std::path::Path>, output_dir: &std::path::P
         .map_or_else(|| output_dir.to_path_buf(), std::path::Path::to_path_buf)
 }
 
-/// A model without a task head (GPT-2, the VAE) on `vs`: the complete model whose weights are
-/// `weights` (`<dir>/model.safetensors`; every tensor must load, none stays fresh), or freshly
-/// initialised from `config` when there are none (a start from scratch).
+/// A model without a task head (GPT-2, the VAE) on `vs`: built from `config`, with every tensor
+/// loaded from `weights` (none may stay fresh), or freshly initialised when there are no
+/// weights (a start from scratch).
 pub fn whole_model<M: Pretrained<Head = ()>>(
     vs: &VarStore,
     config: &M::Config,
     weights: Option<&std::path::Path>,
 ) -> Result<M> {
-    Ok(match weights {
-        Some(w) => {
-            let dir = w.parent().unwrap_or(std::path::Path::new("."));
-            let (model, report) = M::start_fine_tuning(vs, dir, config, ())?;
-            report.require_complete(w)?;
-            model
-        }
-        None => M::build(&vs.root(), config, ())?,
-    })
+    let model = M::build(&vs.root(), config, ())?;
+    if let Some(w) = weights {
+        model.load_pretrained(vs, w)?.require_complete(w)?;
+    }
+    Ok(model)
 }
 
 /// One kind of work. See the module docs.

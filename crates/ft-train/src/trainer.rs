@@ -182,7 +182,6 @@ impl<'a> Trainer<'a> {
         let messages = RefCell::new(Vec::new());
         let say = |level: Level, text: String| messages.borrow_mut().push((level, text));
         let mut cbs = self.callbacks_for_fit(groups, &messages)?;
-        let callback_groups = cbs.param_groups(args.weight_decay);
 
         // What killed runs left half-written is never a checkpoint: out of the way first.
         checkpoint::remove_leftovers(&out)?;
@@ -290,18 +289,7 @@ impl<'a> Trainer<'a> {
             cbs.each(|cb| cb.on_epoch_begin(&ctx!(&state, epoch)))?;
             let modes = freeze.modes(epoch);
             let mut pgroups: Vec<ParamGroup> = optim_setup::param_groups(&args, vs, groups)?;
-            pgroups.extend(callback_groups.iter().map(|g| {
-                ParamGroup {
-                    name: g.name.clone(),
-                    params: g
-                        .params
-                        .iter()
-                        .map(|(n, p)| (n.clone(), p.shallow_clone()))
-                        .collect(),
-                    lr_scale: g.lr_scale,
-                    weight_decay: g.weight_decay,
-                }
-            }));
+            pgroups.extend(cbs.param_groups(args.weight_decay));
             let skip = if epoch == state.epoch {
                 state.batches_done_in_epoch
             } else {
@@ -630,10 +618,7 @@ impl<'a> Trainer<'a> {
         if let Some(limit) = args.save_total_limit {
             checkpoint::rotate(out, limit, state.best_step)?;
         }
-        for cb in cbs.list.iter_mut() {
-            cb.on_save(&ctx, &dir)?;
-        }
-        cbs.flush();
+        cbs.each(|cb| cb.on_save(&ctx, &dir))?;
         Ok(())
     }
 }
